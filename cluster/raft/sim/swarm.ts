@@ -1,0 +1,184 @@
+import type { UnsafeRaftSwitches } from '../types.ts';
+import type { NetworkFaults } from './network.ts';
+import type { SimPrng } from './prng.ts';
+
+/**
+ * Swarm testing: every seed draws its own cluster shape, timings, limits and
+ * fault mix, so the seeds together cover combinations no single
+ * configuration reaches (e.g. tiny messages + slow disks + no pre-vote).
+ */
+export interface SwarmConfig {
+  voters: 3 | 5;
+  /** Ids beyond the initial voters that membership changes may add. */
+  spareNodes: number;
+  tickMs: number;
+  /** The driver steps messages into the core while an fsync is in flight. */
+  stepWhileSyncing: boolean;
+  electionTicks: number;
+  heartbeatTicks: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  maxMsgBytes: number;
+  maxInflightMsgs: number;
+  maxInflightBytes: number;
+  maxUncommittedBytes: number;
+  network: NetworkFaults;
+  fsyncMinMs: number;
+  fsyncMaxMs: number;
+  /** Virtual time with faults on; then the liveness phase starts. */
+  faultPhaseMs: number;
+  /** Virtual time the healed cluster gets to elect a leader and commit a new entry. */
+  livenessBudgetMs: number;
+  faultIntervalMs: number;
+  clientIntervalMs: number;
+  faults: {
+    crash: boolean;
+    partition: boolean;
+    asymmetricPartition: boolean;
+    slowDisk: boolean;
+    /** Crash the leader soon after it is elected (Figure-8 style churn). */
+    leaderKillPerMille: number;
+    /** Per sync: crash the node while that fsync is in flight (torn writes). */
+    crashDuringSyncPerMille: number;
+    /** On a crash, keep a random prefix of the unsynced writes (the kernel flushed some). */
+    crashKeepsPrefix: boolean;
+    restartDelayMaxMs: number;
+  };
+  workload: {
+    confChange: boolean;
+    transfer: boolean;
+    compaction: boolean;
+    /** Tell a random node to campaign (extra leader churn). */
+    campaign: boolean;
+    valueBytesMax: number;
+  };
+  unsafe: UnsafeRaftSwitches;
+}
+
+export type UnsafeSwitchName = keyof UnsafeRaftSwitches;
+
+export const UNSAFE_SWITCH_NAMES: readonly UnsafeSwitchName[] = [
+  'voteWithoutLogCheck',
+  'commitPreviousTermByCount',
+  'replyBeforePersistingVote',
+  'acceptWithoutPrevCheck',
+];
+
+export function isUnsafeSwitchName(s: string): s is UnsafeSwitchName {
+  return (UNSAFE_SWITCH_NAMES as readonly string[]).includes(s);
+}
+
+export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined): SwarmConfig {
+  const voters = p.bool() ? 3 : 5;
+  const tickMs = p.pick([5, 10, 20]);
+  const heartbeatTicks = p.between(1, 3);
+  const electionTicks = p.between(heartbeatTicks * 3, 20);
+  const delayMinMs = p.between(0, 5);
+  const delayMaxMs = delayMinMs + p.pick([1, 5, 20, tickMs * heartbeatTicks * 3]);
+  const maxMsgBytes = p.pick([1, 64, 512, 1 << 20]);
+  const cfg: SwarmConfig = {
+    voters,
+    spareNodes: p.between(0, 3),
+    stepWhileSyncing: p.bool(),
+    tickMs,
+    electionTicks,
+    heartbeatTicks,
+    preVote: p.bool(),
+    checkQuorum: p.bool(),
+    maxMsgBytes,
+    maxInflightMsgs: p.pick([1, 4, 64, 256]),
+    maxInflightBytes: p.bool() ? 0 : Math.max(maxMsgBytes, p.pick([256, 4096, 1 << 20])),
+    maxUncommittedBytes: p.bool() ? 0 : p.pick([256, 4096]),
+    network: {
+      delayMinMs,
+      delayMaxMs,
+      lossPerMille: p.pick([0, 0, 10, 50, 150]),
+      duplicatePerMille: p.pick([0, 10, 50]),
+    },
+    fsyncMinMs: 0,
+    fsyncMaxMs: 0,
+    faultPhaseMs: p.between(1500, 3000),
+    livenessBudgetMs: 0,
+    faultIntervalMs: p.between(50, 400),
+    clientIntervalMs: p.between(5, 40),
+    faults: {
+      crash: p.between(0, 3) > 0,
+      partition: p.between(0, 3) > 0,
+      asymmetricPartition: p.bool(),
+      slowDisk: p.bool(),
+      leaderKillPerMille: p.pick([0, 0, 100, 400]),
+      crashDuringSyncPerMille: p.pick([0, 0, 5, 30]),
+      crashKeepsPrefix: p.bool(),
+      restartDelayMaxMs: p.pick([10, 100, 500]),
+    },
+    workload: {
+      confChange: p.bool(),
+      transfer: p.bool(),
+      compaction: p.bool(),
+      campaign: p.between(0, 3) === 0,
+      valueBytesMax: p.pick([8, 64, 300]),
+    },
+    unsafe: {},
+  };
+  cfg.fsyncMinMs = p.between(0, 2);
+  cfg.fsyncMaxMs = cfg.fsyncMinMs + p.pick([0, 2, 8]);
+  // Liveness gets enough time for several election rounds even with the slowest draws.
+  cfg.livenessBudgetMs = 40 * electionTicks * tickMs + 20 * (delayMaxMs + cfg.fsyncMaxMs) + 2000;
+  if (unsafe !== undefined) targetUnsafe(cfg, p, unsafe);
+  return cfg;
+}
+
+/**
+ * With a broken rule switched on, bias the fault mix toward the scenario that
+ * exposes it, so a bounded number of seeds finds it reliably.
+ */
+function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): void {
+  cfg.unsafe = { [unsafe]: true };
+  switch (unsafe) {
+    case 'voteWithoutLogCheck':
+      // A node that missed commits must win an election: partitions isolate it, churn triggers elections.
+      cfg.faults.partition = true;
+      cfg.faults.leaderKillPerMille = 300;
+      cfg.faults.crash = true;
+      cfg.preVote = false;
+      break;
+    case 'commitPreviousTermByCount':
+      // Figure 8: five nodes, one entry per message, leaders killed while replicating old-term entries.
+      cfg.voters = 5;
+      cfg.maxMsgBytes = 1;
+      cfg.maxInflightMsgs = p.pick([1, 4]);
+      cfg.faults.crash = true;
+      cfg.faults.leaderKillPerMille = 600;
+      cfg.faults.restartDelayMaxMs = 100;
+      cfg.network.lossPerMille = p.pick([100, 200, 300]);
+      cfg.workload.campaign = true;
+      cfg.workload.compaction = false;
+      cfg.preVote = false;
+      cfg.checkQuorum = false;
+      break;
+    case 'replyBeforePersistingVote':
+      // A voter must crash after its early vote reply left but before the vote hit the disk,
+      // then vote again in the same term: slow fsyncs, crashes during syncs, concurrent candidates.
+      cfg.fsyncMinMs = 5;
+      cfg.fsyncMaxMs = 40;
+      cfg.faults.crash = true;
+      cfg.faults.crashDuringSyncPerMille = 300;
+      cfg.faults.crashKeepsPrefix = false;
+      cfg.faults.restartDelayMaxMs = 10;
+      cfg.faults.leaderKillPerMille = 500;
+      cfg.network.delayMaxMs = cfg.network.delayMinMs + 60;
+      cfg.network.duplicatePerMille = 200;
+      cfg.preVote = false;
+      cfg.checkQuorum = false;
+      cfg.workload.campaign = true;
+      break;
+    case 'acceptWithoutPrevCheck':
+      // Followers with divergent suffixes receive appends: churn plus loss and reordering.
+      cfg.faults.crash = true;
+      cfg.faults.partition = true;
+      cfg.faults.leaderKillPerMille = 300;
+      cfg.network.lossPerMille = 100;
+      cfg.network.delayMaxMs = cfg.network.delayMinMs + 40;
+      break;
+  }
+}
