@@ -705,9 +705,12 @@ export class Simulation implements NodeHost {
         continue;
       }
       const st = n.raft().status();
-      parts.push(
-        `${n.id}:${st.role}/t${st.term}/commit${st.commit}/applied${n.appliedImage.applied}/last${st.lastIndex}`,
-      );
+      let text = `${n.id}:${st.role}/t${st.term}/commit${st.commit}/applied${n.appliedImage.applied}/last${st.lastIndex}`;
+      if (st.progress !== undefined) {
+        const prs = [...st.progress].map(([id, p]) => `${id}=${p.state}:m${p.match}:n${p.next}`);
+        text += `[${prs.join(' ')}]`;
+      }
+      parts.push(text);
     }
     return `probe@${this.probeIndex || 'none'}; ${parts.join(' ')}`;
   }
