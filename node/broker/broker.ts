@@ -1,0 +1,613 @@
+/**
+ * The broker: the topic catalogue, the partitions of this node, and the
+ * request handlers behind the client protocol. It never decodes records: a
+ * produce checks each batch's header and CRC and appends the bytes; a fetch
+ * hands back whole stored batches.
+ *
+ * Catalogue changes (create/delete) run one at a time and reach the durable
+ * catalogue before they are visible, so nothing is acknowledged into a topic a
+ * crash could forget.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FRAME_BODY_RESERVE_BYTES, type NodeConfig } from '../config.ts';
+import {
+  type BrokerInfo,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type DescribeTopicsRequest,
+  type DescribeTopicsResponse,
+  type FetchPartitionResult,
+  type FetchRequest,
+  type FetchResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+  type ListOffsetsResult,
+  type ListTopicsResponse,
+  type MetadataRequest,
+  type MetadataResponse,
+  OffsetSpec,
+  type ProducePartitionData,
+  type ProducePartitionResult,
+  type ProduceRequest,
+  type ProduceResponse,
+  type TopicConfig,
+  type TopicMetadata,
+  type TopicResult,
+} from '../protocol/api.ts';
+import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
+import { FRAME_HEADER_BYTES } from '../protocol/frame.ts';
+import { checkTopicName, topicNameProblem } from '../protocol/validate.ts';
+import type { Logger } from '../server/logger.ts';
+import { validateBatch } from '../storage/batch.ts';
+import type { LogConfig, PartitionLog } from '../storage/log.ts';
+import { Wakeup } from './append-signal.ts';
+import { mapError, type PartitionRef, unknownPartition } from './errors.ts';
+import { LocalPartition, type Partition, requireLeader } from './partition.ts';
+import { pickOverrides, resolveTopicConfig, toLogConfig } from './topic-config.ts';
+import { type StoredTopic, TopicStore } from './topic-store.ts';
+
+export type LogOpener = (dir: string, config: LogConfig) => Promise<PartitionLog>;
+
+export interface BrokerOptions {
+  config: NodeConfig;
+  openLog: LogOpener;
+  logger: Logger;
+  /** This node as clients should reach it (known once the listener is bound). */
+  self: () => BrokerInfo;
+}
+
+interface TopicState {
+  stored: StoredTopic;
+  config: TopicConfig;
+  partitions: Partition[];
+}
+
+export interface FetchResult {
+  body: FetchResponse;
+  /** Whole batches per partition, in body order; `body.partitions[i].bytes` says how many bytes each has. */
+  raw: Uint8Array[];
+}
+
+/** Bound on long-poll rounds in one fetch; each round needs an append, so this is only a backstop. */
+const FETCH_ROUNDS_MAX = 100_000;
+/** msgpack bytes a fetch result entry takes besides its topic name, rounded up. */
+const FETCH_RESULT_OVERHEAD_BYTES = 96;
+
+export class Broker {
+  readonly config: NodeConfig;
+  readonly dataDir: string;
+  private readonly openLog: LogOpener;
+  private readonly logger: Logger;
+  private readonly self: () => BrokerInfo;
+  private readonly store: TopicStore;
+  private readonly topics = new Map<string, TopicState>();
+  /** Serializes catalogue changes. */
+  private catalogueLock: Promise<void> = Promise.resolve();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionRun: Promise<void> | null = null;
+  private shuttingDown = false;
+  private closed: Promise<void> | null = null;
+
+  private constructor(opts: BrokerOptions) {
+    this.config = opts.config;
+    this.dataDir = opts.config.dataDir;
+    this.openLog = opts.openLog;
+    this.logger = opts.logger;
+    this.self = opts.self;
+    this.store = new TopicStore(this.dataDir);
+  }
+
+  /** Loads the catalogue and opens every partition log under `<data>/topics`. */
+  static async open(opts: BrokerOptions): Promise<Broker> {
+    const b = new Broker(opts);
+    await b.load();
+    return b;
+  }
+
+  private topicDir(name: string): string {
+    return join(this.dataDir, 'topics', name);
+  }
+
+  private get trashDir(): string {
+    return join(this.dataDir, 'trash');
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(join(this.dataDir, 'topics'), { recursive: true });
+    await mkdir(this.trashDir, { recursive: true });
+    await rm(this.trashDir, { recursive: true, force: true });
+    await mkdir(this.trashDir, { recursive: true });
+    const stored = await this.store.load();
+    const listed = new Set(stored.map((t) => t.name));
+    // Directories the catalogue does not list come from a create or delete a crash interrupted.
+    for (const entry of await readdir(join(this.dataDir, 'topics'))) {
+      if (!listed.has(entry)) {
+        this.logger.warn('removing topic directory not in the catalogue', { dir: entry });
+        await this.discard(join(this.dataDir, 'topics', entry));
+      }
+    }
+    try {
+      for (const t of stored) {
+        const config = resolveTopicConfig(t.config, this.config);
+        const partitions = await this.openPartitions(t.name, t.partitions, toLogConfig(config, this.config));
+        this.topics.set(t.name, { stored: t, config, partitions });
+      }
+    } catch (err) {
+      await this.closePartitions();
+      throw err;
+    }
+    this.logger.info('broker loaded', { topics: this.topics.size, dataDir: this.dataDir });
+  }
+
+  private async openPartitions(topic: string, count: number, logConfig: LogConfig): Promise<Partition[]> {
+    const out: Partition[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const dir = join(this.topicDir(topic), String(i));
+        await mkdir(dir, { recursive: true });
+        const log = await this.openLog(dir, logConfig);
+        out.push(new LocalPartition(topic, i, this.config.nodeId, log));
+      }
+    } catch (err) {
+      await Promise.allSettled(out.map((p) => p.close()));
+      throw err;
+    }
+    return out;
+  }
+
+  /** Moves a directory out of the way atomically, then deletes it. */
+  private async discard(dir: string): Promise<void> {
+    const dest = join(this.trashDir, `${Date.now()}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(dir, dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await rm(dest, { recursive: true, force: true });
+  }
+
+  private withCatalogueLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.catalogueLock.then(fn);
+    this.catalogueLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private saveCatalogue(extra: StoredTopic[] = [], without: ReadonlySet<string> = new Set()): Promise<void> {
+    const all = [...this.topics.values()].map((t) => t.stored).filter((t) => !without.has(t.name));
+    return this.store.save([...all, ...extra]);
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  topicNames(): string[] {
+    return [...this.topics.keys()].sort();
+  }
+
+  /** The partition named by `ref`, or UNKNOWN_TOPIC_OR_PARTITION. */
+  partitionOf(ref: PartitionRef): { partition: Partition; topic: TopicState } {
+    const t = this.topics.get(ref.topic);
+    const p = t?.partitions[ref.partition];
+    if (!t || !p) throw unknownPartition(ref);
+    return { partition: p, topic: t };
+  }
+
+  private fail(err: unknown, ref: PartitionRef, what: string): RaftbusError {
+    const { error, unexpected } = mapError(err, ref, this.shuttingDown);
+    if (unexpected) this.logger.error(`${what} failed`, { ...ref, err });
+    return error;
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  metadata(req: MetadataRequest): MetadataResponse {
+    const names = req.topics ?? this.topicNames();
+    const topics = names.map((name): TopicMetadata => {
+      const problem = topicNameProblem(name);
+      if (problem !== null) {
+        return {
+          name,
+          error: new RaftbusError(ErrorCode.INVALID_TOPIC, { topic: name, detail: problem }).toWire(),
+          partitions: [],
+        };
+      }
+      const t = this.topics.get(name);
+      if (!t) return { name, error: unknownPartition({ topic: name, partition: -1 }).toWire(), partitions: [] };
+      return {
+        name,
+        error: null,
+        partitions: t.partitions.map((p) => ({
+          partition: p.partition,
+          leader: p.leaderId,
+          replicas: [...p.replicas],
+          isr: [...p.isr],
+          error: null,
+        })),
+      };
+    });
+    return { clusterId: this.config.clusterId, controllerId: this.config.nodeId, brokers: [this.self()], topics };
+  }
+
+  listTopics(): ListTopicsResponse {
+    return {
+      topics: this.topicNames().map((name) => ({ name, partitions: this.topics.get(name)!.partitions.length })),
+    };
+  }
+
+  describeTopics(req: DescribeTopicsRequest): DescribeTopicsResponse {
+    return {
+      topics: req.topics.map((name) => {
+        const t = this.topics.get(name);
+        if (!t) {
+          return {
+            name,
+            error: unknownPartition({ topic: name, partition: -1 }).toWire(),
+            config: null,
+            partitions: [],
+          };
+        }
+        return {
+          name,
+          error: null,
+          config: { ...t.config },
+          partitions: t.partitions.map((p) => ({
+            partition: p.partition,
+            leader: p.leaderId,
+            replicas: [...p.replicas],
+            logStartOffset: p.startOffset,
+            highWatermark: p.highWatermark,
+            sizeBytes: p.sizeBytes,
+          })),
+        };
+      }),
+    };
+  }
+
+  createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    return this.withCatalogueLock(async () => {
+      const results: TopicResult[] = [];
+      const opened: { stored: StoredTopic; config: TopicConfig; partitions: Partition[] }[] = [];
+      const seen = new Set<string>();
+      for (const spec of req.topics) {
+        try {
+          if (this.shuttingDown) throw new RaftbusError(ErrorCode.SHUTTING_DOWN);
+          const name = checkTopicName(spec.name);
+          if (this.topics.has(name) || seen.has(name)) {
+            throw new RaftbusError(ErrorCode.TOPIC_ALREADY_EXISTS, { topic: name });
+          }
+          if (spec.partitions < 1 || spec.partitions > this.config.partitionsPerTopicMax) {
+            throw new RaftbusError(ErrorCode.INVALID_PARTITIONS, { partitions: spec.partitions });
+          }
+          if (spec.replicationFactor !== undefined && spec.replicationFactor !== 1) {
+            throw new RaftbusError(ErrorCode.INVALID_REPLICATION_FACTOR, {
+              replicationFactor: spec.replicationFactor,
+              detail: 'a single node holds exactly one replica',
+            });
+          }
+          if (this.topics.size + opened.length + 1 > this.config.topicsMax) {
+            throw new RaftbusError(ErrorCode.INVALID_REQUEST, {
+              detail: `this node holds at most ${this.config.topicsMax} topics`,
+            });
+          }
+          const overrides = pickOverrides(spec.config);
+          const config = resolveTopicConfig(overrides, this.config);
+          seen.add(name);
+          if (req.validateOnly) {
+            results.push({ name, error: null });
+            continue;
+          }
+          const stored: StoredTopic = { name, partitions: spec.partitions, config: overrides, createdAtMs: Date.now() };
+          const partitions = await this.openPartitions(name, spec.partitions, toLogConfig(config, this.config));
+          opened.push({ stored, config, partitions });
+          results.push({ name, error: null });
+        } catch (err) {
+          results.push({
+            name: spec.name,
+            error: this.fail(err, { topic: spec.name, partition: -1 }, 'create topic').toWire(),
+          });
+        }
+      }
+      if (opened.length === 0) return { topics: results };
+      try {
+        await this.saveCatalogue(opened.map((o) => o.stored));
+      } catch (err) {
+        // Not durable, so not created: undo the directories and report each as failed.
+        const error = this.fail(err, { topic: '*', partition: -1 }, 'save topic catalogue').toWire();
+        for (const o of opened) {
+          await Promise.allSettled(o.partitions.map((p) => p.close()));
+          await this.discard(this.topicDir(o.stored.name)).catch(() => undefined);
+          const r = results.find((x) => x.name === o.stored.name && !x.error);
+          if (r) r.error = error;
+        }
+        return { topics: results };
+      }
+      for (const o of opened) this.topics.set(o.stored.name, o);
+      this.logger.info('topics created', { topics: opened.map((o) => o.stored.name) });
+      return { topics: results };
+    });
+  }
+
+  deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
+    return this.withCatalogueLock(async () => {
+      const results: TopicResult[] = [];
+      const doomed = new Map<string, TopicState>();
+      for (const name of req.topics) {
+        const t = this.topics.get(name);
+        if (this.shuttingDown) results.push({ name, error: new RaftbusError(ErrorCode.SHUTTING_DOWN).toWire() });
+        else if (!t || doomed.has(name)) {
+          results.push({ name, error: unknownPartition({ topic: name, partition: -1 }).toWire() });
+        } else {
+          doomed.set(name, t);
+          results.push({ name, error: null });
+        }
+      }
+      if (doomed.size === 0) return { topics: results };
+      try {
+        await this.saveCatalogue([], new Set(doomed.keys()));
+      } catch (err) {
+        const error = this.fail(err, { topic: '*', partition: -1 }, 'save topic catalogue').toWire();
+        for (const r of results) if (doomed.has(r.name) && !r.error) r.error = error;
+        return { topics: results };
+      }
+      for (const name of doomed.keys()) this.topics.delete(name);
+      for (const [name, t] of doomed) {
+        await Promise.allSettled(t.partitions.map((p) => p.close()));
+        try {
+          await this.discard(this.topicDir(name));
+        } catch (err) {
+          // The catalogue no longer lists it; the next start removes the leftover.
+          this.logger.warn('could not remove a deleted topic directory', { topic: name, err });
+        }
+      }
+      this.logger.info('topics deleted', { topics: [...doomed.keys()] });
+      return { topics: results };
+    });
+  }
+
+  // ---------------------------------------------------------------- produce
+
+  /**
+   * Appends each batch of the request to its partition. `raw` holds the
+   * batches back to back in body order (the validator checked the lengths add
+   * up). The appends start synchronously, in order, so batches of one
+   * connection reach a partition in the order they were sent.
+   */
+  async produce(req: ProduceRequest, raw: Uint8Array): Promise<ProduceResponse> {
+    const timeoutMs =
+      req.timeoutMs === 0 ? this.config.produceTimeoutMsMax : Math.min(req.timeoutMs, this.config.produceTimeoutMsMax);
+    const settled: (ProducePartitionResult | undefined)[] = new Array(req.partitions.length);
+    let at = 0;
+    const all = req.partitions.map((p, i) => {
+      const batch = raw.subarray(at, at + p.batchBytes);
+      at += p.batchBytes;
+      return this.produceOne(p, batch).then((r) => {
+        settled[i] = r;
+      });
+    });
+    if (at !== raw.byteLength) throw new Error(`produce raw section of ${raw.byteLength} bytes, ${at} used`);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(all), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return {
+      partitions: req.partitions.map(
+        (p, i) =>
+          settled[i] ?? {
+            topic: p.topic,
+            partition: p.partition,
+            error: new RaftbusError(ErrorCode.REQUEST_TIMED_OUT, { timeoutMs }).toWire(),
+            baseOffset: -1,
+            logAppendTimeMs: -1,
+          },
+      ),
+    };
+  }
+
+  /** Never rejects: every failure becomes that partition's error. */
+  private async produceOne(p: ProducePartitionData, batch: Uint8Array): Promise<ProducePartitionResult> {
+    const ref = { topic: p.topic, partition: p.partition };
+    try {
+      if (this.shuttingDown) throw new RaftbusError(ErrorCode.SHUTTING_DOWN);
+      const { partition, topic } = this.partitionOf(ref);
+      requireLeader(partition);
+      if (batch.byteLength > topic.config.maxBatchBytes) {
+        throw new RaftbusError(ErrorCode.MESSAGE_TOO_LARGE, {
+          bytes: batch.byteLength,
+          limit: topic.config.maxBatchBytes,
+        });
+      }
+      validateBatch(batch);
+      const r = await partition.append(batch);
+      return { ...ref, error: null, baseOffset: r.baseOffset, logAppendTimeMs: r.appendTimeMs };
+    } catch (err) {
+      return { ...ref, error: this.fail(err, ref, 'produce').toWire(), baseOffset: -1, logAppendTimeMs: -1 };
+    }
+  }
+
+  // ---------------------------------------------------------------- fetch
+
+  /**
+   * Reads whole batches for each partition, waiting up to maxWaitMs (bounded by
+   * the node) until at least minBytes are there. A wait ends on an append to any
+   * requested partition, the deadline, or `signal` (connection gone, node stopping).
+   */
+  async fetch(req: FetchRequest, signal?: AbortSignal): Promise<FetchResult> {
+    const waitMs = Math.min(req.maxWaitMs, this.config.fetchWaitMsMax);
+    const deadline = Date.now() + waitMs;
+    let bodyReserve = FRAME_BODY_RESERVE_BYTES;
+    for (const p of req.partitions) bodyReserve += p.topic.length + FETCH_RESULT_OVERHEAD_BYTES;
+    const budget = Math.min(req.maxBytes, this.config.frameBytesMax - FRAME_HEADER_BYTES - bodyReserve);
+    for (let round = 0; ; round++) {
+      const wake = new Wakeup();
+      try {
+        for (const p of req.partitions) {
+          const t = this.topics.get(p.topic)?.partitions[p.partition];
+          if (t) wake.watch(t.appended);
+        }
+        const r = await this.readOnce(req, budget);
+        const left = deadline - Date.now();
+        if (r.bytes >= req.minBytes || r.anyError || left <= 0 || signal?.aborted || this.shuttingDown) {
+          return { body: { partitions: r.results }, raw: r.raw };
+        }
+        if (round >= FETCH_ROUNDS_MAX) throw new Error(`fetch long-poll passed ${FETCH_ROUNDS_MAX} rounds`);
+        await wake.wait(left, signal);
+      } finally {
+        wake.dispose();
+      }
+    }
+  }
+
+  private async readOnce(
+    req: FetchRequest,
+    budget: number,
+  ): Promise<{ results: FetchPartitionResult[]; raw: Uint8Array[]; bytes: number; anyError: boolean }> {
+    const results: FetchPartitionResult[] = [];
+    const raw: Uint8Array[] = [];
+    let total = 0;
+    let anyError = false;
+    for (const p of req.partitions) {
+      const ref = { topic: p.topic, partition: p.partition };
+      try {
+        const { partition } = this.partitionOf(ref);
+        requireLeader(partition);
+        let bytes = 0;
+        const remaining = budget - total;
+        if (remaining > 0) {
+          const r = await partition.read(p.offset, Math.min(p.maxBytes, remaining));
+          // The log returns at least one batch even past maxBytes; past the response budget
+          // that is only allowed for the first data, so a consumer can always make progress.
+          if (r.bytes > 0 && (r.bytes <= remaining || total === 0)) {
+            for (const c of r.chunks) raw.push(c);
+            bytes = r.bytes;
+            total += r.bytes;
+          }
+        }
+        results.push({
+          ...ref,
+          error: null,
+          highWatermark: partition.highWatermark,
+          logStartOffset: partition.startOffset,
+          bytes,
+        });
+      } catch (err) {
+        anyError = true;
+        results.push({
+          ...ref,
+          error: this.fail(err, ref, 'fetch').toWire(),
+          highWatermark: -1,
+          logStartOffset: -1,
+          bytes: 0,
+        });
+      }
+    }
+    return { results, raw, bytes: total, anyError };
+  }
+
+  // ---------------------------------------------------------------- list offsets
+
+  async listOffsets(req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+    const partitions: ListOffsetsResult[] = [];
+    for (const p of req.partitions) {
+      const ref = { topic: p.topic, partition: p.partition };
+      try {
+        const { partition } = this.partitionOf(ref);
+        requireLeader(partition);
+        let offset: number;
+        if (p.timestamp === OffsetSpec.earliest) offset = partition.startOffset;
+        else if (p.timestamp === OffsetSpec.latest) offset = partition.highWatermark;
+        else offset = (await partition.offsetForTimestamp(p.timestamp)) ?? -1;
+        partitions.push({ ...ref, error: null, offset, timestamp: -1 });
+      } catch (err) {
+        partitions.push({ ...ref, error: this.fail(err, ref, 'list offsets').toWire(), offset: -1, timestamp: -1 });
+      }
+    }
+    return { partitions };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts periodic retention. */
+  startRetention(): void {
+    if (this.retentionTimer) return;
+    this.retentionTimer = setInterval(() => {
+      void this.runRetention();
+    }, this.config.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+  }
+
+  /** Applies retention to every partition once; overlapping calls share one run. */
+  runRetention(nowMs: number = Date.now()): Promise<void> {
+    if (this.retentionRun) return this.retentionRun;
+    this.retentionRun = (async () => {
+      let deleted = 0;
+      for (const t of [...this.topics.values()]) {
+        for (const p of t.partitions) {
+          if (this.shuttingDown) return;
+          try {
+            deleted += await p.applyRetention(nowMs);
+          } catch (err) {
+            const { unexpected } = mapError(err, p, this.shuttingDown);
+            if (unexpected) this.logger.error('retention failed', { topic: p.topic, partition: p.partition, err });
+          }
+        }
+      }
+      if (deleted > 0) this.logger.info('retention deleted segments', { segments: deleted });
+    })().finally(() => {
+      this.retentionRun = null;
+    });
+    return this.retentionRun;
+  }
+
+  /** Refuses new produces and catalogue changes, and ends long-polls early. */
+  beginShutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const t of this.topics.values()) for (const p of t.partitions) p.appended.notify();
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Waits for appends in flight, flushes and closes every log. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.beginShutdown();
+      this.closed = (async () => {
+        if (this.retentionTimer) clearInterval(this.retentionTimer);
+        this.retentionTimer = null;
+        await this.retentionRun;
+        await this.catalogueLock;
+        await this.closePartitions();
+        this.logger.info('broker closed');
+      })();
+    }
+    return this.closed;
+  }
+
+  private async closePartitions(): Promise<void> {
+    const all = [...this.topics.values()].flatMap((t) => t.partitions);
+    const results = await Promise.allSettled(all.map((p) => p.close()));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'rejected') {
+        this.logger.error('closing a partition failed', {
+          topic: all[i]!.topic,
+          partition: all[i]!.partition,
+          err: r.reason,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The HTTP side port: `/health` (JSON: node id, uptime, topics). `/metrics`
+ * joins it when the metrics registry lands. Read-only and tiny: it parses no
+ * request body.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from './logger.ts';
+
+export interface HealthInfo {
+  status: 'ok' | 'stopping';
+  nodeId: number;
+  clusterId: string;
+  version: string;
+  uptimeMs: number;
+  topics: string[];
+  connections: number;
+}
+
+export class HttpServer {
+  private readonly server: Server;
+  private readonly health: () => HealthInfo;
+  private readonly logger: Logger;
+
+  constructor(health: () => HealthInfo, logger: Logger) {
+    this.health = health;
+    this.logger = logger;
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server.on('error', (err) => this.logger.error('http listener error', { err }));
+    // Bounds on a request this port never needs to be large or slow.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 10_000;
+    this.server.maxHeadersCount = 64;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.reply(res, 405, { error: 'method not allowed' });
+      return;
+    }
+    if (path === '/health') {
+      let info: HealthInfo;
+      try {
+        info = this.health();
+      } catch (err) {
+        this.logger.error('health check failed', { err });
+        this.reply(res, 500, { error: 'health check failed' });
+        return;
+      }
+      this.reply(res, info.status === 'ok' ? 200 : 503, info);
+      return;
+    }
+    this.reply(res, 404, { error: 'not found' });
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown): void {
+    const text = `${JSON.stringify(body)}\n`;
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        if (addr === null || typeof addr === 'string') reject(new Error('unexpected http address'));
+        else resolve(addr.port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
