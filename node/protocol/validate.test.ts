@@ -37,7 +37,7 @@ describe('topic names', () => {
     ['a b', 'space'],
     ['é', 'non-ascii'],
     [42, 'not a string'],
-  ])('rejects %j (%s) with INVALID_TOPIC', (name) => {
+  ] as [unknown, string][])('rejects %j (%s) with INVALID_TOPIC', (name) => {
     expect(topicNameProblem(name)).not.toBeNull();
     expect(errorOf(() => checkTopicName(name)).is(ErrorCode.INVALID_TOPIC)).toBe(true);
   });
