@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodePut } from '../examples/kv-state-machine.ts';
+import { MemoryCluster } from './memory-cluster.ts';
+
+const tuning = { electionTicks: 10, heartbeatTicks: 1 };
+
+describe('MultiRaftHost over the in-process hub', () => {
+  let cluster: MemoryCluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('elects, replicates a proposal to every node and serves a linearizable read', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
+    cluster.createGroup(1);
+    const leader = await cluster.waitForLeader(1);
+    const g = cluster.group(leader, 1);
+    await expect(g.propose(encodePut('a', '1'))).resolves.toBeUndefined();
+    await expect(g.propose(encodePut('a', '2'))).resolves.toBe('1');
+    await cluster.until(() => cluster!.ids.every((id) => cluster!.sm(id, 1).get('a') === '2'));
+    await g.readIndex();
+    expect(cluster.sm(leader, 1).get('a')).toBe('2');
+  });
+
+  it('many groups share one frame per peer per tick, and idle groups quiesce', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
+    const groups = 50;
+    for (let g = 1; g <= groups; g++) cluster.createGroup(g);
+    await cluster.until(() => {
+      for (let g = 1; g <= groups; g++) if (cluster!.leaderOf(g) === 0) return false;
+      return true;
+    });
+    const quiesced = () => [...cluster!.hosts.values()].reduce((n, e) => n + e.host.stats.quiescedGroups, 0);
+    await cluster.until(() => quiesced() === groups * 3);
+    // Now idle: a tick costs no group ticks and one (liveness) frame per peer.
+    const before = [...cluster.hosts.values()].map((e) => ({ ...e.host.stats }));
+    for (let i = 0; i < 20; i++) {
+      cluster.tickAll();
+      await new Promise((r) => setImmediate(r));
+    }
+    const after = [...cluster.hosts.values()].map((e) => e.host.stats);
+    after.forEach((s, i) => {
+      expect(s.groupTicks - before[i]!.groupTicks).toBe(0);
+      expect(s.framesSent - before[i]!.framesSent).toBe(20 * 2);
+    });
+    // A proposal wakes its group and still commits everywhere.
+    const leader = cluster.leaderOf(7);
+    await cluster.group(leader, 7).propose(encodePut('k', 'v'));
+    await cluster.until(() => cluster!.ids.every((id) => cluster!.sm(id, 7).get('k') === 'v'));
+  });
+
+  it('a quiesced group elects a new leader after its leader node dies', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
+    cluster.createGroup(1);
+    const leader = await cluster.waitForLeader(1);
+    await cluster.group(leader, 1).propose(encodePut('x', '1'));
+    await cluster.until(() => cluster!.hosts.get(leader)!.host.isQuiesced(1));
+    await cluster.stopHost(leader);
+    await cluster.until(() => {
+      const l = cluster!.leaderOf(1);
+      return l !== 0 && l !== leader;
+    });
+    const next = cluster.leaderOf(1);
+    await cluster.group(next, 1).propose(encodePut('x', '2'));
+    expect(cluster.sm(next, 1).get('x')).toBe('2');
+  });
+
+  it('transfers leadership and changes membership', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
+    cluster.createGroup(1);
+    const leader = await cluster.waitForLeader(1);
+    await cluster.group(leader, 1).propose(encodePut('a', '1'));
+    const target = cluster.ids.find((id) => id !== leader)!;
+    const transfer = cluster.group(leader, 1).transferLeadership(target);
+    await cluster.until(() => cluster!.leaderOf(1) === target);
+    await transfer;
+    const conf = cluster.group(target, 1).removeVoter(leader);
+    await cluster.until(() => cluster!.group(target, 1).confState.voters.length === 2);
+    expect((await conf).voters.sort()).toEqual(cluster.ids.filter((id) => id !== leader).sort());
+  });
+
+  it('works on file storage and takes snapshots by applied count', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning, fileStorage: true });
+    cluster.createGroup(1);
+    const leader = await cluster.waitForLeader(1);
+    const g = cluster.group(leader, 1);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) writes.push(g.propose(encodePut(`k${i}`, `v${i}`)));
+    await Promise.all(writes);
+    await cluster.until(() => cluster!.ids.every((id) => cluster!.sm(id, 1).map.size === 200));
+    expect(g.stats.syncs).toBeLessThan(200);
+  });
+});
