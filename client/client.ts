@@ -1,0 +1,278 @@
+/**
+ * RaftbusClient: the shared core of producers, consumers and admin. It keeps
+ * one reconnecting link per broker, a metadata cache (topic -> partitions ->
+ * leader node), and routes each partition's requests to its leader. On a single
+ * node every partition leads on the one node; in a cluster a NOT_LEADER answer
+ * invalidates the cached topic and the caller retries after a refresh.
+ */
+import {
+  ApiKey,
+  type BrokerInfo,
+  type HandshakeRequest,
+  type MetadataRequest,
+  type MetadataResponse,
+} from '../node/protocol/api.ts';
+import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
+import { Backoff, type BackoffOptions, sleep } from './backoff.ts';
+import { BrokerConnection, reconnectDefaults } from './broker-connection.ts';
+import { connectionDefaults, type RequestOptions, type Response } from './connection.ts';
+import { abortReason, ClientClosedError, ClientConfigError, isRetriable, LeaderNotAvailableError } from './errors.ts';
+
+export interface ClientOptions {
+  /** Bootstrap addresses, `host:port`. Any one of them is enough to learn the cluster. */
+  brokers: string[];
+  clientId?: string;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Pipelining depth per connection. */
+  inFlightMax?: number;
+  /** Cached metadata older than this is refreshed on next use. */
+  metadataMaxAgeMs?: number;
+  /** Reconnect backoff per broker link. */
+  reconnect?: BackoffOptions;
+  /** Backoff between retries of retriable request errors (metadata, admin, fetch). */
+  retry?: BackoffOptions;
+  auth?: HandshakeRequest['auth'];
+}
+
+export interface PartitionInfo {
+  partition: number;
+  /** Leader node id; -1 when unknown. */
+  leader: number;
+  replicas: number[];
+}
+
+export interface TopicInfo {
+  name: string;
+  partitions: PartitionInfo[];
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+interface CachedTopic {
+  info: TopicInfo;
+  fetchedAtMs: number;
+}
+
+export const clientDefaults = {
+  clientId: 'raftbus-client',
+  metadataMaxAgeMs: 60_000,
+  retry: { delayMsMin: 50, delayMsMax: 1_000, attemptsMax: 8 } satisfies BackoffOptions,
+} as const;
+
+/** Parses `host:port` (IPv6 in brackets: `[::1]:9092`). */
+export function parseAddress(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !(port > 0 && port < 65536)) throw new ClientConfigError(`broker address "${address}" is not host:port`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export class RaftbusClient {
+  readonly options: Readonly<ClientOptions>;
+  readonly clientId: string;
+  private readonly bootstrap: BrokerConnection[];
+  private readonly links = new Map<number, BrokerConnection>();
+  private readonly topics = new Map<string, CachedTopic>();
+  private brokers = new Map<number, BrokerInfo>();
+  private refreshing = new Map<string, Promise<void>>();
+  private closed = false;
+  private readonly closeController = new AbortController();
+
+  constructor(options: ClientOptions) {
+    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+      throw new ClientConfigError('brokers must list at least one host:port');
+    }
+    this.options = options;
+    this.clientId = options.clientId ?? clientDefaults.clientId;
+    this.bootstrap = options.brokers.map((a) => this.newLink(parseAddress(a)));
+  }
+
+  /** Fires when the client closes; long waits inside the client listen to it. */
+  get closeSignal(): AbortSignal {
+    return this.closeController.signal;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Connects to one bootstrap broker (trying each in turn) and loads the metadata. */
+  async connect(options: CallOptions = {}): Promise<void> {
+    await this.anyLink(options);
+    await this.refreshMetadata(null, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeController.abort(new ClientClosedError('the client was closed'));
+    for (const l of this.bootstrap) l.close();
+    for (const l of this.links.values()) l.close();
+  }
+
+  /** Topic metadata from the cache, refreshed when missing, stale, or `refresh` is set. */
+  async topic(name: string, options: CallOptions & { refresh?: boolean } = {}): Promise<TopicInfo> {
+    const cached = this.topics.get(name);
+    const maxAgeMs = this.options.metadataMaxAgeMs ?? clientDefaults.metadataMaxAgeMs;
+    if (cached && !options.refresh && Date.now() - cached.fetchedAtMs < maxAgeMs) return cached.info;
+    await this.refreshMetadata([name], options);
+    const fresh = this.topics.get(name);
+    if (!fresh) throw new RaftbusError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic: name, partition: -1 });
+    return fresh.info;
+  }
+
+  /** Cached partition count of a topic, without I/O; undefined when unknown. */
+  cachedPartitionCount(name: string): number | undefined {
+    return this.topics.get(name)?.info.partitions.length;
+  }
+
+  /** Cached leader node of a partition, without I/O; undefined when not cached (or stale). */
+  cachedLeader(topic: string, partition: number): number | undefined {
+    const cached = this.topics.get(topic);
+    if (!cached) return undefined;
+    const maxAgeMs = this.options.metadataMaxAgeMs ?? clientDefaults.metadataMaxAgeMs;
+    if (Date.now() - cached.fetchedAtMs >= maxAgeMs) return undefined;
+    const leader = cached.info.partitions[partition]?.leader;
+    return leader === undefined || leader < 0 ? undefined : leader;
+  }
+
+  /** The smallest batch limit announced by a connected node's handshake, if any. */
+  serverBatchBytesMax(): number | undefined {
+    let limit: number | undefined;
+    for (const l of [...this.bootstrap, ...this.links.values()]) {
+      const v = l.live?.server?.batchBytesMax;
+      if (typeof v === 'number' && v > 0) limit = limit === undefined ? v : Math.min(limit, v);
+    }
+    return limit;
+  }
+
+  /** Drops a topic from the cache (after NOT_LEADER or UNKNOWN_TOPIC): the next use refreshes it. */
+  invalidateTopic(name: string): void {
+    this.topics.delete(name);
+  }
+
+  /** Fetches metadata for the given topics (null = all) and updates the cache. Concurrent calls share one request. */
+  refreshMetadata(topics: string[] | null, options: CallOptions = {}): Promise<void> {
+    const key = topics === null ? '*' : [...topics].sort().join('\u0000');
+    let p = this.refreshing.get(key);
+    if (!p) {
+      p = this.loadMetadata(topics, options).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadMetadata(topics: string[] | null, options: CallOptions): Promise<void> {
+    const body: MetadataRequest = { topics };
+    const res = await this.callAny<MetadataResponse>(ApiKey.Metadata, body, [], options);
+    const now = Date.now();
+    for (const b of res.body.brokers ?? []) this.brokers.set(b.nodeId, b);
+    for (const t of res.body.topics ?? []) {
+      if (t.error) {
+        if (t.error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code) this.topics.delete(t.name);
+        continue;
+      }
+      const partitions = [...t.partitions]
+        .sort((a, b) => a.partition - b.partition)
+        .map((p) => ({ partition: p.partition, leader: p.leader, replicas: p.replicas }));
+      this.topics.set(t.name, { info: { name: t.name, partitions }, fetchedAtMs: now });
+    }
+  }
+
+  /** The link to the leader of a partition (from cached metadata; refreshed if needed). */
+  async leaderLink(topic: string, partition: number, options: CallOptions = {}): Promise<BrokerConnection> {
+    const info = await this.topic(topic, options);
+    const p = info.partitions[partition];
+    if (!p) throw new RaftbusError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition });
+    if (p.leader < 0) throw new LeaderNotAvailableError(topic, partition);
+    return this.linkFor(p.leader, options);
+  }
+
+  /** The link to a node id, reusing a bootstrap link that turned out to be that node. */
+  async linkFor(nodeId: number, options: CallOptions = {}): Promise<BrokerConnection> {
+    if (this.closed) throw new ClientClosedError('the client is closed');
+    const known = this.links.get(nodeId);
+    if (known) return known;
+    for (const l of this.bootstrap) {
+      if (l.live?.server?.nodeId === nodeId) {
+        this.links.set(nodeId, l);
+        return l;
+      }
+    }
+    const broker = this.brokers.get(nodeId);
+    if (!broker) {
+      // A node we have no address for: maybe the bootstrap link is it (single node).
+      const any = await this.anyLink(options);
+      if (any.live?.server?.nodeId === nodeId) return any;
+      throw new LeaderNotAvailableError('(node)', nodeId);
+    }
+    const link = this.newLink({ host: broker.host, port: broker.port });
+    this.links.set(nodeId, link);
+    return link;
+  }
+
+  /** A live bootstrap link: the first one that connects, in order. */
+  async anyLink(options: CallOptions = {}): Promise<BrokerConnection> {
+    if (this.closed) throw new ClientClosedError('the client is closed');
+    for (const l of this.bootstrap) if (l.live) return l;
+    let last: unknown = null;
+    for (const l of this.bootstrap) {
+      try {
+        await l.get(options);
+        return l;
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  /** A request to any broker, retried with backoff while the error is retriable. */
+  callAny<B>(
+    apiKey: number,
+    body: unknown,
+    raw: readonly Uint8Array[] = [],
+    options: RequestOptions = {},
+  ): Promise<Response<B>> {
+    return this.withRetry(async () => (await this.anyLink(options)).request<B>(apiKey, body, raw, options), options);
+  }
+
+  /** Runs `attempt` until it succeeds, a non-retriable error, the retry budget, or the signal. */
+  async withRetry<T>(attempt: () => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const backoff = new Backoff(this.options.retry ?? clientDefaults.retry);
+    const signal = options.signal ? AbortSignal.any([options.signal, this.closeSignal]) : this.closeSignal;
+    for (;;) {
+      if (signal.aborted) throw abortReason(signal, 'request');
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isRetriable(err) || signal.aborted) throw err;
+        const delayMs = backoff.next();
+        if (delayMs < 0) throw err;
+        await sleep(delayMs, signal).catch(() => {
+          throw abortReason(signal, 'request');
+        });
+      }
+    }
+  }
+
+  private newLink(address: { host: string; port: number }): BrokerConnection {
+    const o = this.options;
+    return new BrokerConnection(
+      {
+        host: address.host,
+        port: address.port,
+        clientId: this.clientId,
+        connectTimeoutMs: o.connectTimeoutMs ?? connectionDefaults.connectTimeoutMs,
+        requestTimeoutMs: o.requestTimeoutMs ?? connectionDefaults.requestTimeoutMs,
+        inFlightMax: o.inFlightMax ?? connectionDefaults.inFlightMax,
+        ...(o.auth ? { auth: o.auth } : {}),
+      },
+      o.reconnect ?? reconnectDefaults,
+    );
+  }
+}

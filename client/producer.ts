@@ -1,0 +1,679 @@
+/**
+ * Producer: batches records per partition (linger + size, like Kafka's
+ * RecordAccumulator), encodes each batch once with BatchBuilder, and sends the
+ * sealed batches of all partitions led by one node together in one Produce
+ * request, with a bounded number of requests in flight per node and batches in
+ * flight per partition. Retriable errors are retried with backoff, bounded in
+ * attempts and in time (deliveryTimeoutMs); NOT_LEADER and unknown-topic
+ * answers refresh the metadata first.
+ *
+ * Memory is bounded by bufferBytesMax (open + sealed + in-flight batch bytes):
+ * when it is full, `send` waits (FIFO) up to maxBlockMs for room.
+ *
+ * Ordering: records of one partition are appended in send order while nothing
+ * is retried. A retry can land after a later batch of the same partition when
+ * partitionInFlightMax > 1; set it to 1 for strict order until the idempotent
+ * producer (producer id + sequence) lands. A retried batch whose first attempt
+ * was in fact written is written twice (at-least-once), for the same reason.
+ */
+import { Acks, ApiKey, type ProduceRequest, type ProduceResponse } from '../node/protocol/api.ts';
+import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
+import type { RecordInput } from '../node/storage/batch.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { BatchBuilder } from './batch-builder.ts';
+import type { CallOptions, RaftbusClient } from './client.ts';
+import { Delivery, type RecordMetadata } from './delivery.ts';
+import {
+  abortReason,
+  BufferFullError,
+  ClientClosedError,
+  ClientConfigError,
+  isRetriable,
+  ProtocolError,
+  RecordTooLargeError,
+} from './errors.ts';
+import { partitionForKey, StickyPartitioner } from './partitioner.ts';
+
+export type AcksMode = 'none' | 'leader' | 'quorum';
+
+export interface ProducerOptions {
+  /** How long a non-full batch waits for more records. */
+  lingerMs?: number;
+  /** Largest batch (header + records); lowered to the node's limit when the node announces a smaller one. */
+  batchBytesMax?: number;
+  acks?: AcksMode;
+  /** Produce requests awaiting an answer, per node. */
+  inFlightMax?: number;
+  /** Batches awaiting an answer, per partition. */
+  partitionInFlightMax?: number;
+  /** Largest Produce request (several partitions' batches). */
+  requestBytesMax?: number;
+  /** Bytes held in open, sealed and in-flight batches together. */
+  bufferBytesMax?: number;
+  /** How long `send` waits for buffer room before failing with BufferFullError. */
+  maxBlockMs?: number;
+  /** Give up on a batch this long after it was sealed, retries included. */
+  deliveryTimeoutMs?: number;
+  /** Timeout of one Produce request (also sent to the node as the request's timeoutMs). */
+  requestTimeoutMs?: number;
+  retry?: BackoffOptions;
+  /** Key -> partition; defaults to Kafka's murmur2 (partitioner.ts). */
+  partitioner?: (key: Uint8Array | string, partitionCount: number) => number;
+}
+
+/** A record plus an optional explicit partition. */
+export interface ProducerRecord extends RecordInput {
+  partition?: number;
+}
+
+export const producerDefaults = {
+  lingerMs: 5,
+  batchBytesMax: 256 * 1024,
+  acks: 'quorum' as AcksMode,
+  inFlightMax: 5,
+  partitionInFlightMax: 5,
+  requestBytesMax: 4 * 1024 * 1024,
+  bufferBytesMax: 64 * 1024 * 1024,
+  maxBlockMs: 60_000,
+  deliveryTimeoutMs: 120_000,
+  requestTimeoutMs: 30_000,
+  retry: { delayMsMin: 20, delayMsMax: 1_000, attemptsMax: 10 } satisfies BackoffOptions,
+};
+
+const acksWire = { none: Acks.none, leader: Acks.leader, quorum: Acks.quorum } as const;
+
+/** The open batch of one partition. */
+class Accumulator {
+  readonly topic: string;
+  readonly partition: number;
+  builder: BatchBuilder;
+  deliveries: Delivery[] = [];
+  slots: number[] = [];
+  createdAtMs = 0;
+  /** Open batch bytes already counted in the producer's bufferedBytes. */
+  trackedBytes = 0;
+
+  constructor(topic: string, partition: number, initialBytes: number) {
+    this.topic = topic;
+    this.partition = partition;
+    this.builder = new BatchBuilder(initialBytes);
+  }
+}
+
+/** A sealed batch on its way to the leader. */
+interface ReadyBatch {
+  topic: string;
+  partition: number;
+  key: string;
+  bytes: Uint8Array;
+  recordCount: number;
+  deliveries: Delivery[];
+  slots: number[];
+  sealedAtMs: number;
+  attempts: number;
+  backoff: Backoff | null;
+  /** Not sent before this time (retry backoff). */
+  notBeforeMs: number;
+}
+
+interface BlockedSend {
+  run(): void;
+  fail(err: Error): void;
+}
+
+export interface ProducerStats {
+  recordsSent: number;
+  recordsFailed: number;
+  batchesSent: number;
+  requestsSent: number;
+  retries: number;
+  bufferedBytes: number;
+}
+
+export class Producer {
+  private readonly client: RaftbusClient;
+  private readonly lingerMs: number;
+  private readonly batchBytesMaxOption: number;
+  private readonly acks: number;
+  private readonly inFlightMax: number;
+  private readonly partitionInFlightMax: number;
+  private readonly requestBytesMax: number;
+  private readonly bufferBytesMax: number;
+  private readonly maxBlockMs: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly retry: BackoffOptions;
+  private readonly partitioner: (key: Uint8Array | string, partitionCount: number) => number;
+  private readonly sticky = new StickyPartitioner();
+
+  private readonly accumulators = new Map<string, Accumulator>();
+  private readonly ready: ReadyBatch[] = [];
+  private readonly nodeInFlight = new Map<number, number>();
+  private readonly partitionInFlight = new Map<string, number>();
+  private readonly blocked: BlockedSend[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private bufferedBytes = 0;
+  private inFlightBatches = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pumpScheduled = false;
+  private metadataPending = new Set<string>();
+  private closed = false;
+  private readonly counters = { recordsSent: 0, recordsFailed: 0, batchesSent: 0, requestsSent: 0, retries: 0 };
+
+  constructor(client: RaftbusClient, options: ProducerOptions = {}) {
+    const o = { ...producerDefaults, ...options };
+    for (const [k, v] of Object.entries({
+      lingerMs: o.lingerMs,
+      inFlightMax: o.inFlightMax,
+      partitionInFlightMax: o.partitionInFlightMax,
+      batchBytesMax: o.batchBytesMax,
+      requestBytesMax: o.requestBytesMax,
+      bufferBytesMax: o.bufferBytesMax,
+    })) {
+      if (!(Number.isFinite(v) && v >= (k === 'lingerMs' ? 0 : 1)))
+        throw new ClientConfigError(`producer option ${k} is invalid: ${v}`);
+    }
+    if (!(o.acks in acksWire))
+      throw new ClientConfigError(`producer option acks must be none|leader|quorum, got ${o.acks}`);
+    if (o.batchBytesMax > o.requestBytesMax)
+      throw new ClientConfigError('batchBytesMax must not exceed requestBytesMax');
+    if (o.batchBytesMax > o.bufferBytesMax) throw new ClientConfigError('batchBytesMax must not exceed bufferBytesMax');
+    this.client = client;
+    this.lingerMs = o.lingerMs;
+    this.batchBytesMaxOption = o.batchBytesMax;
+    this.acks = acksWire[o.acks];
+    this.inFlightMax = o.inFlightMax;
+    this.partitionInFlightMax = o.partitionInFlightMax;
+    this.requestBytesMax = o.requestBytesMax;
+    this.bufferBytesMax = o.bufferBytesMax;
+    this.maxBlockMs = o.maxBlockMs;
+    this.deliveryTimeoutMs = o.deliveryTimeoutMs;
+    this.requestTimeoutMs = o.requestTimeoutMs;
+    this.retry = o.retry;
+    this.partitioner = o.partitioner ?? partitionForKey;
+  }
+
+  get stats(): ProducerStats {
+    return { ...this.counters, bufferedBytes: this.bufferedBytes };
+  }
+
+  /** Sends one record; resolves with where it was written once the node acknowledged it (per `acks`). */
+  send(topic: string, record: ProducerRecord, options: CallOptions = {}): Promise<RecordMetadata> {
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const delivery = new Delivery(1, true, resolve as (v: RecordMetadata | RecordMetadata[]) => void, reject);
+      this.submit(topic, [record], delivery, options.signal);
+    });
+  }
+
+  /** Sends many records under one promise; resolves with each record's metadata, in input order. */
+  sendBatch(topic: string, records: readonly ProducerRecord[], options: CallOptions = {}): Promise<RecordMetadata[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const delivery = new Delivery(
+        records.length,
+        false,
+        resolve as (v: RecordMetadata | RecordMetadata[]) => void,
+        reject,
+      );
+      this.submit(topic, records, delivery, options.signal);
+    });
+  }
+
+  /** Seals every open batch and waits until everything sent so far is acknowledged or failed. */
+  async flush(options: CallOptions = {}): Promise<void> {
+    await this.waitUnblocked(options.signal);
+    this.sealAll();
+    this.schedulePump();
+    if (this.isIdle()) return;
+    await new Promise<void>((resolve, reject) => {
+      const signal = options.signal;
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.idleWaiters.indexOf(done);
+        if (i >= 0) this.idleWaiters.splice(i, 1);
+        reject(abortReason(signal!, 'flush'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.idleWaiters.push(done);
+    });
+  }
+
+  /** Flushes, then refuses new records. */
+  async close(options: CallOptions = {}): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush(options);
+    } finally {
+      this.closed = true;
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+    }
+  }
+
+  // ---- accepting records ----
+
+  private submit(topic: string, records: readonly ProducerRecord[], delivery: Delivery, signal?: AbortSignal): void {
+    if (this.closed || this.client.isClosed) {
+      delivery.fail(new ClientClosedError('the producer is closed'));
+      return;
+    }
+    if (signal?.aborted) {
+      delivery.fail(abortReason(signal, 'send'));
+      return;
+    }
+    const count = this.client.cachedPartitionCount(topic);
+    if (count !== undefined && this.blocked.length === 0 && this.bufferedBytes < this.bufferBytesMax) {
+      this.append(topic, count, records, delivery);
+      return;
+    }
+    this.submitSlow(topic, records, delivery, signal).catch((err: unknown) => delivery.fail(err as Error));
+  }
+
+  /** Waits for metadata and for buffer room (in FIFO order with other blocked sends). */
+  private async submitSlow(
+    topic: string,
+    records: readonly ProducerRecord[],
+    delivery: Delivery,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const info = await this.client.topic(topic, { signal });
+    if (this.blocked.length > 0 || this.bufferedBytes >= this.bufferBytesMax) {
+      await new Promise<void>((resolve, reject) => {
+        const startedMs = Date.now();
+        const entry: BlockedSend = {
+          run: () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          fail: (err) => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            reject(err);
+          },
+        };
+        const drop = (err: Error): void => {
+          const i = this.blocked.indexOf(entry);
+          if (i >= 0) this.blocked.splice(i, 1);
+          entry.fail(err);
+        };
+        const onAbort = (): void => drop(abortReason(signal!, 'send'));
+        const timer = setTimeout(
+          () => drop(new BufferFullError(this.bufferBytesMax, Date.now() - startedMs)),
+          this.maxBlockMs,
+        );
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.blocked.push(entry);
+      });
+    }
+    if (this.closed) throw new ClientClosedError('the producer is closed');
+    this.append(topic, info.partitions.length, records, delivery);
+    this.unblock();
+  }
+
+  private append(topic: string, partitionCount: number, records: readonly ProducerRecord[], delivery: Delivery): void {
+    const now = Date.now();
+    const limit = this.batchBytesMax();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      let partition: number;
+      if (r.partition !== undefined) {
+        partition = r.partition;
+        if (!(Number.isInteger(partition) && partition >= 0 && partition < partitionCount)) {
+          delivery.fail(new RaftbusError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition }));
+          return;
+        }
+      } else if (r.key != null) {
+        partition = this.partitioner(r.key, partitionCount);
+      } else {
+        partition = this.sticky.partition(topic, partitionCount);
+      }
+      const key = `${topic}\u0000${partition}`;
+      let acc = this.accumulators.get(key);
+      if (!acc) {
+        acc = new Accumulator(topic, partition, Math.min(limit, 64 * 1024));
+        this.accumulators.set(key, acc);
+      }
+      if (acc.builder.recordCount === 0) acc.createdAtMs = now;
+      if (!acc.builder.append(r, now, limit)) {
+        this.seal(acc, key, now, partitionCount);
+        acc.createdAtMs = now;
+        acc.builder.append(r, now, limit); // the first record of a batch is always taken
+      }
+      const size = acc.builder.batchBytes;
+      if (size > limit) {
+        // Only a record that alone exceeds the limit gets here (the batch holds just it): no node would take it.
+        acc.builder = new BatchBuilder(64 * 1024);
+        delivery.fail(new RecordTooLargeError(size, limit));
+        return;
+      }
+      this.bufferedBytes += size - acc.trackedBytes;
+      acc.trackedBytes = size;
+      acc.deliveries.push(delivery);
+      acc.slots.push(i);
+      if (size >= limit - 64) this.seal(acc, key, now, partitionCount);
+    }
+    this.armLinger();
+  }
+
+  /** Seals the open batch of `acc` and queues it for sending. */
+  private seal(acc: Accumulator, key: string, now: number, partitionCount: number): void {
+    const b = acc.builder;
+    if (b.recordCount === 0) return;
+    const recordCount = b.recordCount;
+    const bytes = b.seal();
+    // bufferedBytes counted the open batch; the sealed size must be exactly that.
+    if (bytes.byteLength !== acc.trackedBytes)
+      throw new Error(`batch size ${bytes.byteLength} != tracked ${acc.trackedBytes}`);
+    acc.trackedBytes = 0;
+    this.ready.push({
+      topic: acc.topic,
+      partition: acc.partition,
+      key,
+      bytes,
+      recordCount,
+      deliveries: acc.deliveries,
+      slots: acc.slots,
+      sealedAtMs: now,
+      attempts: 0,
+      backoff: null,
+      notBeforeMs: 0,
+    });
+    acc.deliveries = [];
+    acc.slots = [];
+    this.sticky.onBatchSealed(acc.topic, acc.partition, partitionCount);
+    this.schedulePump();
+  }
+
+  private sealAll(): void {
+    const now = Date.now();
+    for (const [key, acc] of this.accumulators) {
+      this.seal(acc, key, now, this.client.cachedPartitionCount(acc.topic) ?? 1);
+    }
+  }
+
+  private armLinger(): void {
+    if (this.lingerTimer !== null) return;
+    this.lingerTimer = setTimeout(() => this.onLinger(), this.lingerMs);
+  }
+
+  private onLinger(): void {
+    this.lingerTimer = null;
+    const now = Date.now();
+    let open = false;
+    for (const [key, acc] of this.accumulators) {
+      if (acc.builder.recordCount === 0) continue;
+      if (now - acc.createdAtMs >= this.lingerMs) {
+        this.seal(acc, key, now, this.client.cachedPartitionCount(acc.topic) ?? 1);
+      } else {
+        open = true;
+      }
+    }
+    if (open) this.armLinger();
+  }
+
+  private batchBytesMax(): number {
+    const server = this.client.serverBatchBytesMax();
+    return server === undefined ? this.batchBytesMaxOption : Math.min(this.batchBytesMaxOption, server);
+  }
+
+  // ---- sending ----
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // One microtask later: all records of the current synchronous burst get sealed first.
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Groups ready batches by leader and fires requests while nodes and
+   * partitions have capacity: one pass builds at most one request per node
+   * (one batch per partition), passes repeat while they send something.
+   */
+  private pump(): void {
+    const now = Date.now();
+    let earliestRetryMs = Number.POSITIVE_INFINITY;
+    // Partitions with a batch that must not be overtaken (waiting to retry, or for metadata).
+    const held = new Set<string>();
+    for (let pass = 0; this.ready.length > 0 && pass < 64; pass++) {
+      const byNode = new Map<number, ReadyBatch[]>();
+      const bytesByNode = new Map<number, number>();
+      const inRequest = new Set<string>();
+      const keep: ReadyBatch[] = [];
+      for (const batch of this.ready) {
+        if (now - batch.sealedAtMs > this.deliveryTimeoutMs) {
+          this.failBatch(batch, new RaftbusError(ErrorCode.REQUEST_TIMED_OUT, { timeoutMs: this.deliveryTimeoutMs }));
+          continue;
+        }
+        if (held.has(batch.key) || inRequest.has(batch.key)) {
+          keep.push(batch);
+          continue;
+        }
+        if (batch.notBeforeMs > now) {
+          earliestRetryMs = Math.min(earliestRetryMs, batch.notBeforeMs);
+          held.add(batch.key);
+          keep.push(batch);
+          continue;
+        }
+        const leader = this.client.cachedLeader(batch.topic, batch.partition);
+        if (leader === undefined) {
+          this.refreshTopic(batch.topic);
+          held.add(batch.key);
+          keep.push(batch);
+          continue;
+        }
+        const nodeBytes = bytesByNode.get(leader) ?? 0;
+        if (
+          (this.partitionInFlight.get(batch.key) ?? 0) >= this.partitionInFlightMax ||
+          (this.nodeInFlight.get(leader) ?? 0) >= this.inFlightMax ||
+          nodeBytes + batch.bytes.byteLength > this.requestBytesMax
+        ) {
+          // Nothing of this partition may overtake the batch held here.
+          inRequest.add(batch.key);
+          keep.push(batch);
+          continue;
+        }
+        inRequest.add(batch.key);
+        let list = byNode.get(leader);
+        if (!list) {
+          list = [];
+          byNode.set(leader, list);
+        }
+        list.push(batch);
+        bytesByNode.set(leader, nodeBytes + batch.bytes.byteLength);
+      }
+      this.ready.length = 0;
+      for (const b of keep) this.ready.push(b);
+      if (byNode.size === 0) break;
+      for (const [node, batches] of byNode) {
+        this.nodeInFlight.set(node, (this.nodeInFlight.get(node) ?? 0) + 1);
+        for (const b of batches) this.partitionInFlight.set(b.key, (this.partitionInFlight.get(b.key) ?? 0) + 1);
+        this.inFlightBatches += batches.length;
+        void this.sendRequest(node, batches);
+      }
+    }
+    if (earliestRetryMs !== Number.POSITIVE_INFINITY && this.retryTimer === null) {
+      this.retryTimer = setTimeout(
+        () => {
+          this.retryTimer = null;
+          this.pump();
+        },
+        Math.max(1, earliestRetryMs - now),
+      );
+    }
+    this.checkIdle();
+  }
+
+  private refreshTopic(topic: string): void {
+    if (this.metadataPending.has(topic)) return;
+    this.metadataPending.add(topic);
+    this.client
+      .topic(topic, { refresh: true })
+      .catch((err: unknown) => {
+        // The topic is gone or unreachable: batches waiting for it fail (or retry if retriable).
+        for (const b of this.ready.filter((x) => x.topic === topic)) this.retryOrFail(b, err as Error, true);
+      })
+      .finally(() => {
+        this.metadataPending.delete(topic);
+        this.schedulePump();
+      });
+  }
+
+  private async sendRequest(node: number, batches: ReadyBatch[]): Promise<void> {
+    this.counters.requestsSent++;
+    const body: ProduceRequest = {
+      acks: this.acks as ProduceRequest['acks'],
+      timeoutMs: this.requestTimeoutMs,
+      partitions: batches.map((b) => ({ topic: b.topic, partition: b.partition, batchBytes: b.bytes.byteLength })),
+    };
+    const raw = batches.map((b) => b.bytes);
+    try {
+      const link = await this.client.linkFor(node);
+      if (this.acks === Acks.none) {
+        const conn = await link.get();
+        await conn.sendOnly(ApiKey.Produce, body, raw, { timeoutMs: this.requestTimeoutMs });
+        for (const b of batches) this.completeBatch(b, -1);
+      } else {
+        const res = await link.request<ProduceResponse>(ApiKey.Produce, body, raw, {
+          timeoutMs: this.requestTimeoutMs,
+        });
+        this.onResponse(batches, res.body);
+      }
+    } catch (err) {
+      for (const b of batches) this.retryOrFail(b, err as Error, false);
+    } finally {
+      this.nodeInFlight.set(node, (this.nodeInFlight.get(node) ?? 1) - 1);
+      for (const b of batches) this.partitionInFlight.set(b.key, (this.partitionInFlight.get(b.key) ?? 1) - 1);
+      this.inFlightBatches -= batches.length;
+      this.pump();
+      this.checkIdle();
+    }
+  }
+
+  private onResponse(batches: ReadyBatch[], res: ProduceResponse): void {
+    const results = res?.partitions;
+    if (!Array.isArray(results)) throw new ProtocolError('Produce response has no partitions');
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      let r = results[i];
+      if (!r || r.topic !== b.topic || r.partition !== b.partition) {
+        r = results.find((x) => x.topic === b.topic && x.partition === b.partition);
+      }
+      if (!r) {
+        this.failBatch(b, new ProtocolError(`Produce response lacks ${b.topic}/${b.partition}`));
+        continue;
+      }
+      if (r.error) {
+        this.retryOrFail(b, RaftbusError.fromWire(r.error), false);
+        continue;
+      }
+      if (!(Number.isInteger(r.baseOffset) && r.baseOffset >= 0)) {
+        this.failBatch(b, new ProtocolError(`Produce response gave base offset ${r.baseOffset}`));
+        continue;
+      }
+      this.completeBatch(b, r.baseOffset);
+    }
+  }
+
+  private completeBatch(b: ReadyBatch, baseOffset: number): void {
+    const { deliveries, slots, topic, partition } = b;
+    for (let i = 0; i < deliveries.length; i++) {
+      deliveries[i]!.complete(slots[i]!, topic, partition, baseOffset < 0 ? -1 : baseOffset + i);
+    }
+    this.counters.recordsSent += b.recordCount;
+    this.counters.batchesSent++;
+    this.release(b);
+  }
+
+  private failBatch(b: ReadyBatch, err: Error): void {
+    for (const d of b.deliveries) d.fail(err);
+    this.counters.recordsFailed += b.recordCount;
+    this.release(b);
+  }
+
+  private retryOrFail(b: ReadyBatch, err: Error, alreadyQueued: boolean): void {
+    const removeQueued = (): void => {
+      if (!alreadyQueued) return;
+      const i = this.ready.indexOf(b);
+      if (i >= 0) this.ready.splice(i, 1);
+    };
+    if (this.closed && this.client.isClosed) {
+      removeQueued();
+      this.failBatch(b, err);
+      return;
+    }
+    if (!isRetriable(err)) {
+      removeQueued();
+      this.failBatch(b, err);
+      return;
+    }
+    if (!b.backoff) b.backoff = new Backoff(this.retry);
+    const delayMs = b.backoff.next();
+    const now = Date.now();
+    if (delayMs < 0 || now + delayMs - b.sealedAtMs > this.deliveryTimeoutMs) {
+      removeQueued();
+      this.failBatch(b, err);
+      return;
+    }
+    if (err instanceof RaftbusError && (err.is(ErrorCode.NOT_LEADER) || err.is(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))) {
+      this.client.invalidateTopic(b.topic);
+    }
+    this.counters.retries++;
+    b.attempts++;
+    b.notBeforeMs = now + delayMs;
+    if (!alreadyQueued) {
+      // Back at the front: a retried batch goes before later batches of its partition.
+      this.ready.unshift(b);
+    }
+    if (this.retryTimer === null) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.pump();
+      }, delayMs);
+    }
+  }
+
+  private release(b: ReadyBatch): void {
+    this.bufferedBytes -= b.bytes.byteLength;
+    this.unblock();
+  }
+
+  private unblock(): void {
+    while (this.blocked.length > 0 && this.bufferedBytes < this.bufferBytesMax) {
+      this.blocked.shift()!.run();
+    }
+  }
+
+  private waitUnblocked(signal?: AbortSignal): Promise<void> {
+    if (this.blocked.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (signal?.aborted) reject(abortReason(signal, 'flush'));
+        else if (this.blocked.length === 0) resolve();
+        else setTimeout(check, 1);
+      };
+      check();
+    });
+  }
+
+  private isIdle(): boolean {
+    if (this.ready.length > 0 || this.inFlightBatches > 0) return false;
+    for (const acc of this.accumulators.values()) if (acc.builder.recordCount > 0) return false;
+    return true;
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
+
+export type { RecordMetadata };
