@@ -3,7 +3,6 @@ import { Admin } from './admin.ts';
 import { RaftbusClient } from './client.ts';
 import { type ConsumedRecord, Consumer } from './consumer.ts';
 import { Producer } from './producer.ts';
-import { eventually } from './test-support/eventually.ts';
 import { FakeServer } from './test-support/fake-server.ts';
 
 let server: FakeServer;
