@@ -5,7 +5,14 @@
  */
 import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
 import { BatchFormatError } from '../storage/batch.ts';
-import { BatchTooLargeError, LogClosedError, OffsetOutOfRangeError, StorageError } from '../storage/errors.ts';
+import {
+  AppendQueueFullError,
+  BatchTooLargeError,
+  InvalidLogConfigError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  StorageError,
+} from '../storage/errors.ts';
 
 export interface PartitionRef {
   topic: string;
@@ -45,6 +52,13 @@ export function mapError(err: unknown, ref: PartitionRef, shuttingDown: boolean)
       ? new RaftbusError(ErrorCode.SHUTTING_DOWN)
       : new RaftbusError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { ...ref });
     return { error, unexpected: false };
+  }
+  if (err instanceof AppendQueueFullError) {
+    // Backpressure, not a fault: the client retries (STORAGE_ERROR is retriable).
+    return { error: new RaftbusError(ErrorCode.STORAGE_ERROR, { detail: err.message }), unexpected: false };
+  }
+  if (err instanceof InvalidLogConfigError) {
+    return { error: new RaftbusError(ErrorCode.INVALID_CONFIG, { detail: err.message }), unexpected: false };
   }
   if (err instanceof StorageError) {
     return { error: new RaftbusError(ErrorCode.STORAGE_ERROR, { detail: err.message }), unexpected: true };

@@ -1,0 +1,163 @@
+/**
+ * The broker process: config -> broker (topics and logs) -> client listener
+ * -> HTTP side port, and the reverse on stop. A graceful stop stops accepting,
+ * answers the requests in flight (bounded by shutdownTimeoutMs), then flushes
+ * and closes every log.
+ */
+import { mkdir } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { Broker, type LogOpener } from './broker/broker.ts';
+import { ConfigError, loadNodeConfig, type NodeConfig, resolveHttpPort, usage, validateNodeConfig } from './config.ts';
+import { Dispatcher } from './server/dispatch.ts';
+import { HttpServer } from './server/http-server.ts';
+import { createLogger, type Logger } from './server/logger.ts';
+import { ClientServer } from './server/tcp-server.ts';
+import { FileLog } from './storage/file-log.ts';
+import { RAFTBUS_VERSION } from './version.ts';
+
+export interface RunningNode {
+  nodeId: number;
+  host: string;
+  /** The bound client port (the real one when the config asked for 0). */
+  port: number;
+  /** The bound HTTP port, or null when HTTP is off. */
+  httpPort: number | null;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Opens a partition log; FileLog by default. Tests may pass a memory log. */
+  openLog?: LogOpener;
+  logger?: Logger;
+}
+
+const openFileLog: LogOpener = (dir, config) => FileLog.open(dir, config);
+
+function advertisedHost(config: NodeConfig): string {
+  if (config.advertisedHost) return config.advertisedHost;
+  if (config.host === '0.0.0.0' || config.host === '::') return '127.0.0.1';
+  return config.host;
+}
+
+export async function startNode(input: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
+  const config = validateNodeConfig({ ...input });
+  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(config.dataDir);
+  config.dataDir = dataDir;
+  const logger = options.logger ?? createLogger(config.logLevel, { node: config.nodeId });
+  await mkdir(dataDir, { recursive: true });
+
+  let boundPort = config.port;
+  const host = advertisedHost(config);
+  const broker = await Broker.open({
+    config,
+    openLog: options.openLog ?? openFileLog,
+    logger,
+    self: () => ({ nodeId: config.nodeId, host, port: boundPort, rack: null }),
+  });
+  const startedAtMs = Date.now();
+  const server = new ClientServer(
+    new Dispatcher(broker, config),
+    {
+      frameBytesMax: config.frameBytesMax,
+      inFlightRequestsMax: config.inFlightRequestsMax,
+      socketWriteBufferBytesMax: config.socketWriteBufferBytesMax,
+      connectionsMax: config.connectionsMax,
+    },
+    logger,
+  );
+  let http: HttpServer | null = null;
+  let httpPort: number | null = null;
+  try {
+    boundPort = (await server.listen(config.host, config.port)).port;
+    const wantHttp = resolveHttpPort({ ...config, port: config.port });
+    if (wantHttp !== null) {
+      http = new HttpServer(
+        () => ({
+          status: broker.isShuttingDown ? 'stopping' : 'ok',
+          nodeId: config.nodeId,
+          clusterId: config.clusterId,
+          version: RAFTBUS_VERSION,
+          uptimeMs: Date.now() - startedAtMs,
+          topics: broker.topicNames(),
+          connections: server.connectionCount,
+        }),
+        logger,
+      );
+      httpPort = await http.listen(config.host, wantHttp);
+    }
+  } catch (err) {
+    await server.close().catch(() => undefined);
+    await http?.close().catch(() => undefined);
+    await broker.close();
+    throw err;
+  }
+  broker.startRetention();
+  logger.info('node started', { host: config.host, port: boundPort, httpPort, dataDir });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      logger.info('node stopping');
+      await server.stopAccepting();
+      // In-flight produces finish and are answered; long-polls return what they have.
+      const drainDone = server.drain(config.shutdownTimeoutMs);
+      broker.beginShutdown();
+      if (!(await drainDone)) {
+        logger.warn('requests still in flight after the shutdown timeout', { timeoutMs: config.shutdownTimeoutMs });
+      }
+      await server.close();
+      await http?.close();
+      await broker.close();
+      logger.info('node stopped');
+    })();
+    return stopping;
+  };
+
+  return { nodeId: config.nodeId, host: config.host, port: boundPort, httpPort, dataDir, stop };
+}
+
+/**
+ * `raftbus node [flags]`: argv holds only the flags. Prints one line once
+ * listening; SIGTERM/SIGINT stop gracefully and exit 0 (a second signal exits 1 at once).
+ */
+export async function runNodeCli(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  let config: NodeConfig;
+  try {
+    config = loadNodeConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`raftbus node: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, { node: config.nodeId });
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason }));
+  const node = await startNode(config, { logger });
+  process.stdout.write(`raftbus node ${node.nodeId} listening on ${node.host}:${node.port} data=${node.dataDir}\n`);
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn('second signal: exiting without a graceful stop', { signal });
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info('signal received, stopping', { signal });
+    node.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('graceful stop failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
