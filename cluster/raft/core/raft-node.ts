@@ -657,6 +657,8 @@ export class RaftNode implements RaftCore {
   private handleHeartbeatResp(m: Message, pr: Progress): void {
     pr.recentActive = true;
     pr.probeSent = false;
+    // The follower is alive but a full window may be waiting on a lost App: open one slot (etcd).
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex() || pr.state === 'probe') this.sendAppend(m.from, true);
     if (this.cfg.readOnly !== 'safe' || !m.context || m.context.byteLength === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
