@@ -15,7 +15,10 @@ import type { LogFile } from './log-file.ts';
 
 /** No stored batch can be larger than this (validateLogConfig caps maxBatchBytes here). */
 export const STORED_BATCH_BYTES_MAX = 256 * 1024 * 1024;
-const BLOCK_BYTES = 256 * 1024;
+/** Header-only scans hop from header to header; a small block covers an index interval of small batches. */
+const HEADER_SCAN_BLOCK_BYTES = 16 * 1024;
+/** CRC scans read whole batches; a large block keeps syscalls few. */
+const CRC_SCAN_BLOCK_BYTES = 1024 * 1024;
 
 export interface ScanOptions {
   /** Check each batch's CRC (recovery); otherwise headers only. */
@@ -54,7 +57,9 @@ export async function scanBatches(
   options: ScanOptions,
   visit: BatchVisitor,
 ): Promise<ScanResult> {
-  let buf = new Uint8Array(Math.min(BLOCK_BYTES, Math.max(HEADER_BYTES, to - from)));
+  const block = options.verifyCrc ? CRC_SCAN_BLOCK_BYTES : HEADER_SCAN_BLOCK_BYTES;
+  // allocUnsafe: only bytes actually read are ever looked at.
+  let buf: Uint8Array = Buffer.allocUnsafe(Math.min(block, Math.max(HEADER_BYTES, to - from)));
   let bufStart = from;
   let bufLen = 0;
   let pos = from;
@@ -98,7 +103,7 @@ export async function scanBatches(
     }
     if (options.verifyCrc) {
       if (pos + header.batchBytes > bufStart + bufLen) {
-        if (header.batchBytes > buf.byteLength) buf = new Uint8Array(header.batchBytes);
+        if (header.batchBytes > buf.byteLength) buf = Buffer.allocUnsafe(header.batchBytes);
         bufStart = pos;
         bufLen = await file.read(buf.subarray(0, Math.min(buf.byteLength, to - pos)), pos);
         if (bufLen < header.batchBytes) return result({ position: pos, reason: 'short read of a batch' }, false);

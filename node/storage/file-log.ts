@@ -243,7 +243,8 @@ export class FileLog implements PartitionLog {
         const budget = chunks.length === 0 ? Math.max(maxBytes, found.header.batchBytes) : maxBytes - bytes;
         const want = Math.min(budget, segBytes - found.position);
         if (want < found.header.batchBytes) break;
-        const buf = new Uint8Array(want);
+        // Unpooled and not zero-filled: only the bytes read from the file are returned.
+        const buf = Buffer.allocUnsafeSlow(want);
         const got = await seg.file.read(buf, found.position);
         let at = 0;
         let reachedLimit = false;
