@@ -48,6 +48,8 @@ export interface FileLogOptions {
   queuedBytesMax?: number;
   /** Largest run of queued batches written with one writev. */
   writeGroupBytesMax?: number;
+  /** TEST-ONLY fault injection: wraps every segment file the log opens. */
+  wrapFile?: (file: LogFile) => LogFile;
 }
 
 const QUEUED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
@@ -137,9 +139,11 @@ export class FileLog implements PartitionLog {
   static async open(dir: string, config: LogConfig, options: FileLogOptions = {}): Promise<FileLog> {
     validateLogConfig(config);
     const stats = newIoStats();
-    const openFile = options.simulatePowerLoss
-      ? (path: string, create: boolean) => PowerLossLogFile.open(path, create, stats)
-      : (path: string, create: boolean) => DiskLogFile.open(path, create, stats);
+    const baseOpen = options.simulatePowerLoss
+      ? (path: string, create: boolean): Promise<LogFile> => PowerLossLogFile.open(path, create, stats)
+      : (path: string, create: boolean): Promise<LogFile> => DiskLogFile.open(path, create, stats);
+    const wrap = options.wrapFile;
+    const openFile = wrap ? async (path: string, create: boolean) => wrap(await baseOpen(path, create)) : baseOpen;
     const now = options.nowMs ?? Date.now;
     const { segments, report } = await recoverSegments(dir, config, openFile, now);
     return new FileLog(dir, config, segments, report, stats, openFile, options);
