@@ -80,7 +80,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
           version: RAFTBUS_VERSION,
           uptimeMs: Date.now() - startedAtMs,
           topics: broker.topicNames(),
-          connections: server.connectionCount,
+          ...server.stats(),
         }),
         logger,
       );

@@ -70,6 +70,11 @@ export class ClientConnection {
     return this.inFlight;
   }
 
+  /** True while reading is stopped for backpressure. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

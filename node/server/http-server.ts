@@ -14,6 +14,9 @@ export interface HealthInfo {
   uptimeMs: number;
   topics: string[];
   connections: number;
+  /** Connections not being read because their responses are not being read. */
+  pausedConnections: number;
+  inFlightRequests: number;
 }
 
 export class HttpServer {

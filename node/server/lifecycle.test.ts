@@ -3,7 +3,6 @@
  * answers the produces already in flight before it closes the logs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LogOpener } from '../broker/broker.ts';
 import {
   ApiKey,
   type DescribeTopicsResponse,
@@ -13,9 +12,7 @@ import {
 } from '../protocol/api.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { decodeBatch, splitBatches } from '../storage/batch.ts';
-import { FileLog } from '../storage/file-log.ts';
-import type { PartitionLog } from '../storage/log.ts';
-import { batchOf, eventually, RawClient, startTestNode, type TestNode } from './test-support.ts';
+import { batchOf, eventually, gatedLogOpener, RawClient, startTestNode, type TestNode } from './test-support.ts';
 
 let t: TestNode | null = null;
 afterEach(async () => {
@@ -84,45 +81,9 @@ describe('restart', () => {
   });
 });
 
-/** Wraps FileLog so appends wait at a gate the test opens, making "in flight" observable. */
-function gatedOpener(): { open: LogOpener; waiting: () => number; release: () => void } {
-  let waiting = 0;
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const open: LogOpener = async (dir, config) => {
-    const log = await FileLog.open(dir, config);
-    const gated: PartitionLog = {
-      get startOffset() {
-        return log.startOffset;
-      },
-      get endOffset() {
-        return log.endOffset;
-      },
-      get sizeBytes() {
-        return log.sizeBytes;
-      },
-      async append(batch, term) {
-        waiting++;
-        await gate;
-        return log.append(batch, term);
-      },
-      read: (from, maxBytes, maxOffset) => log.read(from, maxBytes, maxOffset),
-      offsetForTimestamp: (ts) => log.offsetForTimestamp(ts),
-      truncateFrom: (offset) => log.truncateFrom(offset),
-      applyRetention: (now) => log.applyRetention(now),
-      flush: () => log.flush(),
-      close: () => log.close(),
-    };
-    return gated;
-  };
-  return { open, waiting: () => waiting, release };
-}
-
 describe('graceful stop', () => {
   it('answers the produces in flight, refuses new ones, and keeps what it acknowledged', async () => {
-    const gate = gatedOpener();
+    const gate = gatedLogOpener();
     t = await startTestNode({ flush: { kind: 'always' } }, { openLog: gate.open });
     const c = await connected(t.node.port);
     await c.call(ApiKey.CreateTopics, { topics: [{ name: 'p', partitions: 1 }] });

@@ -33,6 +33,17 @@ export class ClientServer {
     return this.connections.size;
   }
 
+  /** Live counters for /health. */
+  stats(): { connections: number; pausedConnections: number; inFlightRequests: number } {
+    let paused = 0;
+    let inFlight = 0;
+    for (const c of this.connections) {
+      if (c.isPaused) paused++;
+      inFlight += c.inFlightRequests;
+    }
+    return { connections: this.connections.size, pausedConnections: paused, inFlightRequests: inFlight };
+  }
+
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);

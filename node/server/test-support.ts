@@ -7,12 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LogOpener } from '../broker/broker.ts';
 import { defaultNodeConfig, type NodeConfig } from '../config.ts';
 import { type RunningNode, type StartOptions, startNode } from '../main.ts';
 import { ApiKey } from '../protocol/api.ts';
 import { RaftbusError, type WireError } from '../protocol/errors.ts';
 import { encodeFrame, type Frame, FrameDecoder, FrameType } from '../protocol/frame.ts';
 import { encodeBatch, type RecordInput } from '../storage/batch.ts';
+import { FileLog } from '../storage/file-log.ts';
+import type { PartitionLog } from '../storage/log.ts';
 import { silentLogger } from './logger.ts';
 
 const RESPONSE_TIMEOUT_MS = 15_000;
@@ -73,6 +76,20 @@ export class RawClient {
   /** A protocol error the client's own decoder hit (the server sent garbage). */
   get decodeError(): Error | null {
     return this.readError;
+  }
+
+  /** Stops reading responses (the kernel buffers fill and the server sees backpressure). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** Bytes written by us that the kernel has not yet taken. */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
   }
 
   writeRaw(bytes: Uint8Array | Buffer): void {
@@ -216,4 +233,40 @@ export async function startTestNode(
     },
   };
   return t;
+}
+
+/** Wraps FileLog so appends wait at a gate the test opens, making "in flight" observable. */
+export function gatedLogOpener(): { open: LogOpener; waiting: () => number; release: () => void } {
+  let waiting = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const open: LogOpener = async (dir, config) => {
+    const log = await FileLog.open(dir, config);
+    const gated: PartitionLog = {
+      get startOffset() {
+        return log.startOffset;
+      },
+      get endOffset() {
+        return log.endOffset;
+      },
+      get sizeBytes() {
+        return log.sizeBytes;
+      },
+      async append(batch, term) {
+        waiting++;
+        await gate;
+        return log.append(batch, term);
+      },
+      read: (from, maxBytes, maxOffset) => log.read(from, maxBytes, maxOffset),
+      offsetForTimestamp: (ts) => log.offsetForTimestamp(ts),
+      truncateFrom: (offset) => log.truncateFrom(offset),
+      applyRetention: (now) => log.applyRetention(now),
+      flush: () => log.flush(),
+      close: () => log.close(),
+    };
+    return gated;
+  };
+  return { open, waiting: () => waiting, release };
 }
