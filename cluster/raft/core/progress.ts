@@ -21,6 +21,8 @@ export class Progress {
   recentActive = false;
   /** Probe state: an App was sent; wait for a reply (or a heartbeat reply) before the next. */
   probeSent = false;
+  /** Heartbeat replies received while in snapshot state (see RaftNode.handleHeartbeatResp). */
+  snapshotHeartbeats = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, inflightMsgsMax: number, inflightBytesMax: number) {
@@ -31,6 +33,7 @@ export class Progress {
   private resetState(state: ProgressState): void {
     this.probeSent = false;
     this.pendingSnapshot = 0;
+    this.snapshotHeartbeats = 0;
     this.state = state;
     this.inflights.reset();
   }

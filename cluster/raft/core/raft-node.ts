@@ -114,6 +114,8 @@ export class RaftNode implements RaftCore {
   private durableTerm: number;
   private durableVote: NodeId;
   private inFlight: InFlightReady | undefined;
+  /** The last commit index reported (status, hardState): reported commit never goes back. */
+  private commitFloor = 0;
 
   constructor(config: RaftConfig, storage: RaftLogStorage) {
     validateRaftConfig(config);
@@ -124,14 +126,17 @@ export class RaftNode implements RaftCore {
     const { hardState, confState } = storage.initialState();
     this.trk.setConf(confState, this.log.lastIndex() + 1);
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) {
+      // A snapshot may be durable while the hard state written with it is not: the
+      // snapshot's index is committed by definition, so a lower stored commit is raised.
       invariant(
-        hardState.commit >= this.log.committed && hardState.commit <= this.log.lastIndex(),
-        `stored commit ${hardState.commit} outside [${this.log.committed}, ${this.log.lastIndex()}]`,
+        hardState.commit <= this.log.lastIndex(),
+        `stored commit ${hardState.commit} beyond the last index ${this.log.lastIndex()}`,
       );
-      this.log.committed = hardState.commit;
+      this.log.committed = Math.max(this.log.committed, hardState.commit);
       this.term = hardState.term;
       this.vote = hardState.vote;
     }
+    this.commitFloor = this.log.committed;
     if (config.applied > this.log.applied) this.log.appliedTo(config.applied);
     this.becomeFollower(this.term, NONE);
     this.prevSoft = this.softState();
@@ -256,7 +261,7 @@ export class RaftNode implements RaftCore {
       id: this.id,
       term: this.term,
       vote: this.vote,
-      commit: this.log.committed,
+      commit: this.visibleCommit(),
       applied: this.log.applied,
       role: this.role,
       leaderId: this.lead,
@@ -657,6 +662,13 @@ export class RaftNode implements RaftCore {
   private handleHeartbeatResp(m: Message, pr: Progress): void {
     pr.recentActive = true;
     pr.probeSent = false;
+    if (pr.state === 'snapshot' && ++pr.snapshotHeartbeats >= this.snapshotRetryHeartbeats()) {
+      // The follower is alive but the snapshot never completed and nobody called
+      // reportSnapshot (e.g. it was lost): give up on it and probe again, which
+      // sends a fresh snapshot if the entries are still compacted.
+      pr.pendingSnapshot = 0;
+      pr.becomeProbe();
+    }
     // The follower is alive but a full window may be waiting on a lost App: open one slot (etcd).
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex() || pr.state === 'probe') this.sendAppend(m.from, true);
@@ -780,8 +792,9 @@ export class RaftNode implements RaftCore {
 
   private restore(s: NonNullable<Message['snapshot']>): boolean {
     if (s.meta.index <= this.log.committed) return false;
-    const inConf = s.meta.conf.voters.includes(this.id) || s.meta.conf.learners.includes(this.id);
-    if (!inConf) return false;
+    // A snapshot taken before this node was added does not list it; the entries
+    // after the snapshot (which add it) follow, so install it anyway (etcd refuses,
+    // which leaves a new replica unable to catch up from an older snapshot).
     if (this.log.matchTerm(s.meta.index, s.meta.term)) {
       // We already have the snapshot's last entry: fast-forward the commit instead.
       this.log.commitTo(s.meta.index);
@@ -912,6 +925,11 @@ export class RaftNode implements RaftCore {
     }
   }
 
+  /** About three election timeouts of heartbeat replies. */
+  private snapshotRetryHeartbeats(): number {
+    return 3 * Math.ceil(this.cfg.electionTicks / this.cfg.heartbeatTicks);
+  }
+
   private abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
   }
@@ -972,7 +990,21 @@ export class RaftNode implements RaftCore {
   }
 
   private hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return { term: this.term, vote: this.vote, commit: this.visibleCommit() };
+  }
+
+  /**
+   * The commit index as reported outside (status, hardState): capped at the
+   * prefix of our log that is already durable. A follower may learn that index i
+   * is committed while its own entry i is still being written (or replaces an
+   * older one on disk); reporting i before that would let a stored hard state
+   * name an entry the disk does not hold, whatever order the driver writes in.
+   */
+  private visibleCommit(): number {
+    const durable = this.log.unstable.snapshot ? 0 : this.log.persistedIndex();
+    const v = Math.max(this.commitFloor, Math.min(this.log.committed, durable));
+    this.commitFloor = v;
+    return v;
   }
 
   private wellFormed(m: Message): boolean {
