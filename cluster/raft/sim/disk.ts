@@ -24,7 +24,9 @@ export type DiskWrite =
   /** A snapshot received from the leader: replaces the whole log. */
   | { kind: 'installSnapshot'; snapshot: Snapshot }
   /** A snapshot the node took itself: drops the log prefix up to its index. */
-  | { kind: 'compact'; snapshot: Snapshot };
+  | { kind: 'compact'; snapshot: Snapshot }
+  /** Several writes that reach the disk atomically (one record), e.g. a snapshot and the hard state that covers it. */
+  | { kind: 'batch'; writes: DiskWrite[] };
 
 export function cloneConf(c: ConfState): ConfState {
   return { voters: [...c.voters], learners: [...c.learners], votersOutgoing: [...c.votersOutgoing] };
@@ -50,6 +52,9 @@ export function imageLastIndex(img: DiskImage): number {
 /** Applies one write to an image in place. Throws SimUsageError for writes the Raft contract forbids. */
 export function applyWrite(img: DiskImage, w: DiskWrite): void {
   switch (w.kind) {
+    case 'batch':
+      for (const sub of w.writes) applyWrite(img, sub);
+      return;
     case 'hardState':
       img.hardState = { ...w.hardState };
       return;

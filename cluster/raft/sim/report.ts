@@ -9,6 +9,7 @@ export function describeConfig(r: SimResult): string {
     f.partition ? 'partition' : '',
     f.asymmetricPartition ? 'asym' : '',
     f.slowDisk ? 'slowdisk' : '',
+    f.electionStorm ? 'storm' : '',
     f.leaderKillPerMille > 0 ? `leaderkill${f.leaderKillPerMille}` : '',
     f.crashDuringSyncPerMille > 0 ? `synccrash${f.crashDuringSyncPerMille}` : '',
   ].filter((s) => s !== '');

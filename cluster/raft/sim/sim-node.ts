@@ -12,7 +12,7 @@ import {
   type Ready,
   type Role,
 } from '../types.ts';
-import { cloneConf, type DiskImage, SimDisk } from './disk.ts';
+import { cloneConf, type DiskImage, type DiskWrite, SimDisk } from './disk.ts';
 import { InvariantViolationError, SimUsageError } from './errors.ts';
 import { Invariant } from './invariants.ts';
 import type { SimPrng } from './prng.ts';
@@ -28,6 +28,8 @@ export interface NodeHost {
   scheduleSync(node: SimNode, token: number): void;
   onApplied(node: SimNode, e: Entry, cc: ConfChange | undefined): void;
   note(node: SimNode, what: string, fields: readonly number[]): void;
+  /** The node's commit index moved forward while it was leader (a moment worth crashing at). */
+  onLeaderCommit(node: SimNode, commit: number): void;
 }
 
 export type CoreFactory = (config: RaftConfig, storage: RaftLogStorage) => RaftCore;
@@ -88,6 +90,7 @@ export class SimNode {
   private conf: ConfState = { voters: [], learners: [], votersOutgoing: [] };
   private lastRole: Role = 'follower';
   private lastTerm = 0;
+  private lastCommit = 0;
 
   constructor(opts: {
     id: NodeId;
@@ -153,6 +156,7 @@ export class SimNode {
     this.pendingTicks = 0;
     this.lastRole = 'follower';
     this.lastTerm = durable.hardState.term;
+    this.lastCommit = durable.hardState.commit;
     this.afterInput();
   }
 
@@ -274,13 +278,20 @@ export class SimNode {
   private startReady(rd: Ready): void {
     const checker = this.host.checker;
     if (rd.earlyMessages.length > 0) this.host.send(this, rd.earlyMessages, true);
-    if (rd.snapshot !== undefined) this.disk.write({ kind: 'installSnapshot', snapshot: rd.snapshot });
-    if (rd.entries.length > 0) {
-      checker.beforeAppend(this.id, this.disk.current, rd.entries);
-      this.guard('persist entries', () => this.disk.write({ kind: 'entries', entries: rd.entries }));
-      checker.afterAppend(this.id, this.disk.current, rd.entries);
+    if (rd.entries.length > 0) checker.beforeAppend(this.id, this.disk.current, rd.entries);
+    if (rd.snapshot !== undefined) {
+      // A snapshot and the hard state that covers it go down as one record (as a WAL does):
+      // a snapshot without its commit index would restart the node with commit < snapshot index.
+      const writes: DiskWrite[] = [{ kind: 'installSnapshot', snapshot: rd.snapshot }];
+      if (rd.entries.length > 0) writes.push({ kind: 'entries', entries: rd.entries });
+      if (rd.hardState !== undefined) writes.push({ kind: 'hardState', hardState: rd.hardState });
+      this.guard('persist snapshot', () => this.disk.write({ kind: 'batch', writes }));
+    } else {
+      if (rd.entries.length > 0)
+        this.guard('persist entries', () => this.disk.write({ kind: 'entries', entries: rd.entries }));
+      if (rd.hardState !== undefined) this.disk.write({ kind: 'hardState', hardState: rd.hardState });
     }
-    if (rd.hardState !== undefined) this.disk.write({ kind: 'hardState', hardState: rd.hardState });
+    if (rd.entries.length > 0) checker.afterAppend(this.id, this.disk.current, rd.entries);
     if (rd.mustSync || rd.snapshot !== undefined) {
       const token = this.nextSyncToken++;
       this.syncing = { token, ready: rd, coveredWrites: this.disk.pendingCount };
@@ -329,7 +340,10 @@ export class SimNode {
       this.lastTerm = st.term;
     }
     checker.observeRole(this.id, st.role, st.term);
+    const commitBefore = this.lastCommit;
     checker.observeCommit(this.id, st.commit, st.term, this.disk.current);
+    this.lastCommit = st.commit;
+    if (st.role === 'leader' && st.commit > commitBefore) this.host.onLeaderCommit(this, st.commit);
     if (st.role === 'leader') checker.observeLeaderLog(this.id, st.term, this.disk.current);
   }
 }

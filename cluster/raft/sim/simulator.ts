@@ -78,7 +78,9 @@ export interface SimResult {
 
 type SimEvent =
   | { k: 'tick'; node: NodeId; inc: number }
-  | { k: 'deliver'; msg: Message }
+  | { k: 'deliver'; msg: Message; fromInc: number }
+  /** The transport tells the sender whether a snapshot got through (etcd's ReportSnapshot). */
+  | { k: 'snapStatus'; from: NodeId; to: NodeId; fromInc: number; ok: boolean }
   | { k: 'sync'; node: NodeId; inc: number; token: number }
   | { k: 'crash'; node: NodeId; inc: number }
   | { k: 'restart'; node: NodeId }
@@ -101,6 +103,7 @@ const EVENT_CODE: Record<SimEvent['k'], number> = {
   client: 9,
   retire: 10,
   liveness: 11,
+  snapStatus: 12,
 };
 
 const MSG_NAME = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
@@ -302,7 +305,7 @@ export class Simulation implements NodeHost {
         const m = ev.msg;
         this.inflightTo.set(m.to, (this.inflightTo.get(m.to) ?? 1) - 1);
         const n = this.nodes.get(m.to);
-        const ok = n?.running && this.net.canDeliver(m.from, m.to);
+        const ok = n?.running === true && this.net.canDeliver(m.from, m.to);
         this.record(
           [
             code,
@@ -319,7 +322,21 @@ export class Simulation implements NodeHost {
           ],
           () => `${ok ? 'deliver' : 'drop   '} ${describeMessage(m)}`,
         );
-        if (ok && n.receive(m)) this.stats.messagesDelivered++;
+        const received = ok && n.receive(m);
+        if (received) this.stats.messagesDelivered++;
+        if (m.type === MessageType.Snapshot) {
+          this.queue.push(this.nowMs, { k: 'snapStatus', from: m.from, to: m.to, fromInc: ev.fromInc, ok: received });
+        }
+        return;
+      }
+      case 'snapStatus': {
+        const n = this.node(ev.from);
+        if (n.incarnation !== ev.fromInc || !n.running) return;
+        this.record(
+          [code, ev.from, ev.to, ev.ok ? 1 : 0],
+          () => `report snapshot ${ev.from}->${ev.to} ${ev.ok ? 'sent' : 'FAILED'}`,
+        );
+        this.tryAct(n, 'reportSnapshot', (c) => c.reportSnapshot(ev.to, ev.ok));
         return;
       }
       case 'sync': {
@@ -410,24 +427,33 @@ export class Simulation implements NodeHost {
         [20, m.type, m.from, m.to, m.term, m.index, delays.length, early ? 1 : 0],
         () => `send${early ? '(early)' : ''} ${describeMessage(m)} copies=${delays.length}`,
       );
+      if (delays.length === 0 && m.type === MessageType.Snapshot) {
+        // A lost snapshot stream fails at the sender after a transport timeout.
+        const timeoutMs = 2 * this.cfg.network.delayMaxMs + 1;
+        this.queue.push(this.nowMs + timeoutMs, {
+          k: 'snapStatus',
+          from: m.from,
+          to: m.to,
+          fromInc: from.incarnation,
+          ok: false,
+        });
+      }
       for (const d of delays) {
         const inflight = this.inflightTo.get(m.to) ?? 0;
         if (inflight >= INFLIGHT_PER_NODE_MAX) break; // the link's buffer is full: the message is lost
         this.inflightTo.set(m.to, inflight + 1);
-        this.queue.push(this.nowMs + d, { k: 'deliver', msg: m });
+        this.queue.push(this.nowMs + d, { k: 'deliver', msg: m, fromInc: from.incarnation });
       }
     }
   }
 
   scheduleSync(node: SimNode, token: number): void {
-    const base = this.diskRnd.between(this.cfg.fsyncMinMs, this.cfg.fsyncMaxMs);
+    let base = this.diskRnd.between(this.cfg.fsyncMinMs, this.cfg.fsyncMaxMs);
+    if (this.phase === 'faults' && this.cfg.fsyncFaultExtraMaxMs > 0)
+      base += this.diskRnd.between(0, this.cfg.fsyncFaultExtraMaxMs);
     const delay = base * (this.slowDiskFactor.get(node.id) ?? 1);
     this.queue.push(this.nowMs + delay, { k: 'sync', node: node.id, inc: node.incarnation, token });
-    if (
-      this.phase === 'faults' &&
-      this.cfg.faults.crash &&
-      this.rnd.chancePerMille(this.cfg.faults.crashDuringSyncPerMille)
-    ) {
+    if (this.phase === 'faults' && this.rnd.chancePerMille(this.cfg.faults.crashDuringSyncPerMille)) {
       // Crash strictly before the fsync completes: the Ready's writes are lost (unless a prefix survives).
       const at = delay > 0 ? this.rnd.between(0, delay - 1) : 0;
       if (delay > 0) this.queue.push(this.nowMs + at, { k: 'crash', node: node.id, inc: node.incarnation });
@@ -456,15 +482,18 @@ export class Simulation implements NodeHost {
     this.record([40, node.id, ...fields], () => `node ${node.id}: ${what}`);
     if (what.startsWith('role leader')) {
       this.terms.add(fields[1] ?? 0);
-      if (
-        this.phase === 'faults' &&
-        this.cfg.faults.crash &&
-        this.rnd.chancePerMille(this.cfg.faults.leaderKillPerMille)
-      ) {
+      if (this.phase === 'faults' && this.rnd.chancePerMille(this.cfg.faults.leaderKillPerMille)) {
         const delay = this.rnd.between(0, 4 * this.cfg.tickMs * this.cfg.heartbeatTicks);
         this.queue.push(this.nowMs + delay, { k: 'crash', node: node.id, inc: node.incarnation });
       }
     }
+  }
+
+  onLeaderCommit(node: SimNode, commit: number): void {
+    if (this.phase !== 'faults' || !this.rnd.chancePerMille(this.cfg.faults.leaderKillOnCommitPerMille)) return;
+    const delay = this.rnd.between(0, 2 * this.cfg.tickMs);
+    this.record([41, node.id, commit], () => `leader ${node.id} committed ${commit}: crash in ${delay}ms`);
+    this.queue.push(this.nowMs + delay, { k: 'crash', node: node.id, inc: node.incarnation });
   }
 
   // ---- faults ---------------------------------------------------------------
@@ -486,6 +515,7 @@ export class Simulation implements NodeHost {
     if (f.crash) kinds.push('crash', 'crash');
     if (f.partition) kinds.push('partition', 'partition');
     if (f.slowDisk) kinds.push('slowDisk');
+    if (f.electionStorm) kinds.push('electionStorm', 'electionStorm');
     if (kinds.length === 0) return;
     const kind = this.rnd.pick(kinds);
     const running = this.runningIds();
@@ -497,6 +527,12 @@ export class Simulation implements NodeHost {
       this.crash(this.node(target));
     } else if (kind === 'partition') {
       this.partition();
+    } else if (kind === 'electionStorm' && running.length >= 2) {
+      const a = this.rnd.pick(running);
+      const b = this.rnd.pick(running.filter((id) => id !== a));
+      this.record([52, a, b], () => `ELECTION STORM ${a} and ${b} campaign`);
+      this.tryAct(this.node(a), 'campaign', (c) => c.campaign());
+      this.tryAct(this.node(b), 'campaign', (c) => c.campaign());
     } else if (kind === 'slowDisk' && running.length > 0) {
       const id = this.rnd.pick(running);
       const factor = this.rnd.pick([5, 20, 50]);
@@ -645,7 +681,9 @@ export class Simulation implements NodeHost {
       }
     } else if (w.campaign) {
       const running = this.runningIds();
-      if (running.length > 0) {
+      // One node, or two at the same instant (an election storm: likely the same term, split votes).
+      const count = Math.min(running.length, this.rnd.between(1, 2));
+      for (let i = 0; i < count; i++) {
         const n = this.node(this.rnd.pick(running));
         this.tryAct(n, 'campaign', (c) => c.campaign());
       }

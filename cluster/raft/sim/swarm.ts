@@ -25,6 +25,8 @@ export interface SwarmConfig {
   network: NetworkFaults;
   fsyncMinMs: number;
   fsyncMaxMs: number;
+  /** Extra fsync time drawn from [0, this] during the fault phase only (a slow-disk fault on every sync). */
+  fsyncFaultExtraMaxMs: number;
   /** Virtual time with faults on; then the liveness phase starts. */
   faultPhaseMs: number;
   /** Virtual time the healed cluster gets to elect a leader and commit a new entry. */
@@ -32,12 +34,17 @@ export interface SwarmConfig {
   faultIntervalMs: number;
   clientIntervalMs: number;
   faults: {
+    /** Random crashes of random nodes; also enables the targeted crashes below. */
     crash: boolean;
     partition: boolean;
     asymmetricPartition: boolean;
     slowDisk: boolean;
+    /** Two nodes campaign at the same instant (same term, split votes). */
+    electionStorm: boolean;
     /** Crash the leader soon after it is elected (Figure-8 style churn). */
     leaderKillPerMille: number;
+    /** Crash a leader right after its commit index advances, before followers learn it. */
+    leaderKillOnCommitPerMille: number;
     /** Per sync: crash the node while that fsync is in flight (torn writes). */
     crashDuringSyncPerMille: number;
     /** On a crash, keep a random prefix of the unsynced writes (the kernel flushed some). */
@@ -97,6 +104,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
     },
     fsyncMinMs: 0,
     fsyncMaxMs: 0,
+    fsyncFaultExtraMaxMs: 0,
     faultPhaseMs: p.between(1500, 3000),
     livenessBudgetMs: 0,
     faultIntervalMs: p.between(50, 400),
@@ -106,7 +114,9 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       partition: p.between(0, 3) > 0,
       asymmetricPartition: p.bool(),
       slowDisk: p.bool(),
+      electionStorm: p.between(0, 3) === 0,
       leaderKillPerMille: p.pick([0, 0, 100, 400]),
+      leaderKillOnCommitPerMille: p.pick([0, 0, 0, 20]),
       crashDuringSyncPerMille: p.pick([0, 0, 5, 30]),
       crashKeepsPrefix: p.bool(),
       restartDelayMaxMs: p.pick([10, 100, 500]),
@@ -123,9 +133,33 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
   cfg.fsyncMinMs = p.between(0, 2);
   cfg.fsyncMaxMs = cfg.fsyncMinMs + p.pick([0, 2, 8]);
   // Liveness gets enough time for several election rounds even with the slowest draws.
-  cfg.livenessBudgetMs = 40 * electionTicks * tickMs + 20 * (delayMaxMs + cfg.fsyncMaxMs) + 2000;
+  enforceTimingRule(cfg);
+  if (!cfg.faults.crash) {
+    // Without crashes, no targeted crashes either.
+    cfg.faults.leaderKillPerMille = 0;
+    cfg.faults.leaderKillOnCommitPerMille = 0;
+    cfg.faults.crashDuringSyncPerMille = 0;
+  }
   if (unsafe !== undefined) targetUnsafe(cfg, p, unsafe);
+  if (unsafe !== undefined) enforceTimingRule(cfg);
+  cfg.livenessBudgetMs = livenessBudgetMs(cfg);
   return cfg;
+}
+
+/**
+ * Raft's timing requirement (§5.6): broadcastTime << electionTimeout. Draws that break it only
+ * measure election livelock, so the election timeout is raised to cover a few worst-case rounds
+ * (network both ways plus an fsync on each side).
+ */
+function enforceTimingRule(cfg: SwarmConfig): void {
+  const roundTripMs = 2 * cfg.network.delayMaxMs + 2 * (cfg.fsyncMaxMs + cfg.fsyncFaultExtraMaxMs);
+  const minTicks = Math.ceil((2 * roundTripMs) / cfg.tickMs);
+  if (cfg.electionTicks < minTicks) cfg.electionTicks = minTicks;
+}
+
+/** Enough virtual time for many election rounds and round trips, even with the slowest draws. */
+export function livenessBudgetMs(cfg: SwarmConfig): number {
+  return 40 * cfg.electionTicks * cfg.tickMs + 20 * (cfg.network.delayMaxMs + cfg.fsyncMaxMs) + 2000;
 }
 
 /**
@@ -143,31 +177,56 @@ function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): v
       cfg.preVote = false;
       break;
     case 'commitPreviousTermByCount':
-      // Figure 8: five nodes, one entry per message, leaders killed while replicating old-term entries.
+      // Figure 8: five nodes, one entry per message so old-term entries are acked before the new
+      // leader's no-op, short-lived leaders that leave unreplicated entries behind, and leaders
+      // killed right after their commit index moves.
       cfg.voters = 5;
+      cfg.spareNodes = 0;
+      cfg.tickMs = 5;
+      cfg.heartbeatTicks = 1;
+      cfg.electionTicks = p.between(3, 6);
       cfg.maxMsgBytes = 1;
       cfg.maxInflightMsgs = p.pick([1, 4]);
+      cfg.maxUncommittedBytes = 0;
+      cfg.faultPhaseMs = 6000;
+      cfg.clientIntervalMs = 3;
       cfg.faults.crash = true;
-      cfg.faults.leaderKillPerMille = 600;
-      cfg.faults.restartDelayMaxMs = 100;
-      cfg.network.lossPerMille = p.pick([100, 200, 300]);
+      cfg.faults.partition = true;
+      cfg.faults.leaderKillPerMille = 500;
+      cfg.faults.leaderKillOnCommitPerMille = 300;
+      cfg.faults.restartDelayMaxMs = 30;
+      cfg.network.delayMinMs = 1;
+      cfg.network.delayMaxMs = 15;
+      cfg.network.lossPerMille = p.pick([50, 100, 200]);
       cfg.workload.campaign = true;
       cfg.workload.compaction = false;
+      cfg.workload.confChange = false;
       cfg.preVote = false;
       cfg.checkQuorum = false;
       break;
     case 'replyBeforePersistingVote':
-      // A voter must crash after its early vote reply left but before the vote hit the disk,
-      // then vote again in the same term: slow fsyncs, crashes during syncs, concurrent candidates.
-      cfg.fsyncMinMs = 5;
-      cfg.fsyncMaxMs = 40;
-      cfg.faults.crash = true;
+      // A voter must crash after its early vote reply left but before the vote hit the disk, then
+      // vote again in the same term: three nodes, split elections (short timeouts, no pre-vote),
+      // slow fsyncs with crashes inside them, fast restarts, slow and duplicated vote requests.
+      cfg.voters = 3;
+      cfg.spareNodes = 0;
+      cfg.tickMs = 10;
+      cfg.heartbeatTicks = 1;
+      cfg.electionTicks = p.between(4, 6);
+      cfg.fsyncFaultExtraMaxMs = 30;
+      cfg.faultPhaseMs = 6000;
+      cfg.faultIntervalMs = 300;
+      cfg.faults.electionStorm = true;
+      cfg.faults.partition = false;
+      cfg.faults.slowDisk = false;
+      cfg.faults.crash = false; // only the targeted crashes: random ones keep elections from finishing
       cfg.faults.crashDuringSyncPerMille = 300;
       cfg.faults.crashKeepsPrefix = false;
-      cfg.faults.restartDelayMaxMs = 10;
+      cfg.faults.restartDelayMaxMs = 5;
       cfg.faults.leaderKillPerMille = 500;
-      cfg.network.delayMaxMs = cfg.network.delayMinMs + 60;
-      cfg.network.duplicatePerMille = 200;
+      cfg.network.delayMinMs = 1;
+      cfg.network.delayMaxMs = 60;
+      cfg.network.duplicatePerMille = 300;
       cfg.preVote = false;
       cfg.checkQuorum = false;
       cfg.workload.campaign = true;
