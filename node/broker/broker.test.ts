@@ -3,7 +3,7 @@
  * produce and fetch semantics (long-poll, byte limits, ranges), list offsets,
  * delete, and the durable catalogue.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { silentLogger } from '../server/logger.ts';
 import { decodeBatch, encodeBatch, splitBatches } from '../storage/batch.ts';
 import { MemoryLog } from '../storage/memory-log.ts';
 import { Broker, type LogOpener } from './broker.ts';
+import { DataDirLockedError } from './data-dir-lock.ts';
 import { type Partition, requireLeader } from './partition.ts';
 
 let dir: string;
@@ -161,6 +162,28 @@ describe('topic catalogue', () => {
     expect(md.topics[1]!.error?.code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code);
     expect(md.topics[2]!.error?.code).toBe(ErrorCode.INVALID_TOPIC.code);
     expect(b.listTopics()).toEqual({ topics: [{ name: 'm', partitions: 2 }] });
+  });
+});
+
+describe('data directory', () => {
+  it('refuses a second broker on the same directory until the first closes', async () => {
+    const b = await open();
+    await expect(
+      Broker.open({
+        config: config(),
+        openLog,
+        logger: silentLogger,
+        self: () => ({ nodeId: 1, host: '127.0.0.1', port: 9092, rack: null }),
+      }),
+    ).rejects.toThrow(DataDirLockedError);
+    await b.close();
+    await open();
+  });
+
+  it('takes over a lock left by a process that is gone', async () => {
+    await writeFile(join(dir, 'LOCK'), '999999999\n');
+    await open();
+    expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
   });
 });
 

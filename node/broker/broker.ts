@@ -45,6 +45,7 @@ import type { Logger } from '../server/logger.ts';
 import { validateBatch } from '../storage/batch.ts';
 import type { LogConfig, PartitionLog } from '../storage/log.ts';
 import { Wakeup } from './append-signal.ts';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 import { mapError, type PartitionRef, unknownPartition } from './errors.ts';
 import { LocalPartition, type Partition, requireLeader } from './partition.ts';
 import { pickOverrides, resolveTopicConfig, toLogConfig } from './topic-config.ts';
@@ -91,6 +92,7 @@ export class Broker {
   private retentionRun: Promise<void> | null = null;
   private shuttingDown = false;
   private closed: Promise<void> | null = null;
+  private lock: DataDirLock | null = null;
 
   private constructor(opts: BrokerOptions) {
     this.config = opts.config;
@@ -104,7 +106,14 @@ export class Broker {
   /** Loads the catalogue and opens every partition log under `<data>/topics`. */
   static async open(opts: BrokerOptions): Promise<Broker> {
     const b = new Broker(opts);
-    await b.load();
+    await mkdir(b.dataDir, { recursive: true });
+    b.lock = await lockDataDir(b.dataDir);
+    try {
+      await b.load();
+    } catch (err) {
+      await b.lock.release();
+      throw err;
+    }
     return b;
   }
 
@@ -591,6 +600,7 @@ export class Broker {
         await this.retentionRun;
         await this.catalogueLock;
         await this.closePartitions();
+        await this.lock?.release();
         this.logger.info('broker closed');
       })();
     }
