@@ -851,8 +851,12 @@ export class RaftNode implements RaftCore {
     return this.log.termOrZero(this.log.committed) === this.term;
   }
 
+  /** One App per follower (carrying the commit index), then fill each pipelining window. */
   private bcastAppend(): void {
-    for (const id of this.trk.ids) if (id !== this.id) this.sendAppend(id, true);
+    for (const id of this.trk.ids) {
+      if (id === this.id || !this.sendAppend(id, true)) continue;
+      for (let n = 0; n < this.cfg.maxInflightMsgs && this.sendAppend(id, false); n++);
+    }
   }
 
   private bcastHeartbeat(ctx: Uint8Array | undefined): void {
