@@ -52,6 +52,8 @@ export interface NodeConfig {
   topicsMax: number;
   /** How long a graceful stop waits for in-flight requests. */
   shutdownTimeoutMs: number;
+  /** A connection silent this long before its handshake, or in the middle of a frame, is closed. */
+  stalledConnectionTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -94,6 +96,7 @@ export function defaultNodeConfig(): NodeConfig {
     partitionsPerTopicMax: 1024,
     topicsMax: 10_000,
     shutdownTimeoutMs: 10_000,
+    stalledConnectionTimeoutMs: 30_000,
     logLevel: 'info',
   };
 }
@@ -216,6 +219,12 @@ const SPECS: readonly KeySpec[] = [
   spec('partitionsPerTopicMax', 'partitions-per-topic-max', 'partitions per topic', intIn(1, 1_000_000)),
   spec('topicsMax', 'topics-max', 'topics on this node', intIn(1, 10_000_000)),
   spec('shutdownTimeoutMs', 'shutdown-timeout-ms', 'graceful stop bound', intIn(0, 10 * 60_000)),
+  spec(
+    'stalledConnectionTimeoutMs',
+    'stalled-connection-timeout-ms',
+    'close a connection silent this long before its handshake or mid-frame',
+    intIn(10, DAY_MS),
+  ),
   spec('logLevel', 'log-level', LogLevels.join(' | '), parseLogLevel),
 ];
 

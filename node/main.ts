@@ -63,6 +63,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
       inFlightRequestsMax: config.inFlightRequestsMax,
       socketWriteBufferBytesMax: config.socketWriteBufferBytesMax,
       connectionsMax: config.connectionsMax,
+      stalledConnectionTimeoutMs: config.stalledConnectionTimeoutMs,
     },
     logger,
   );

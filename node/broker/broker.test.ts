@@ -250,6 +250,24 @@ describe('produce and fetch', () => {
     expect(Date.now() - startedMs).toBeLessThan(10_000);
   });
 
+  it('keeps waiting while appends stay below minBytes, and answers once they reach it', async () => {
+    const b = await open();
+    await b.createTopics({ topics: [{ name: 't', partitions: 1 }] });
+    const small = batch(['s']);
+    let answered = false;
+    const pending = b.fetch(fetchReq('t', 0, 0, { maxWaitMs: 20_000, minBytes: small.byteLength * 3 })).then((r) => {
+      answered = true;
+      return r;
+    });
+    await produce(b, 't', 0, batch(['s']));
+    await produce(b, 't', 0, batch(['s']));
+    await b.listTopics();
+    expect(answered).toBe(false);
+    await produce(b, 't', 0, batch(['s']));
+    const r = await pending;
+    expect(r.body.partitions[0]!.bytes).toBe(small.byteLength * 3);
+  });
+
   it('a long-poll with nothing to read returns empty at its deadline', async () => {
     const b = await open();
     await b.createTopics({ topics: [{ name: 't', partitions: 1 }] });

@@ -73,6 +73,13 @@ export interface FetchResult {
   raw: Uint8Array[];
 }
 
+interface ReadOnceResult {
+  results: FetchPartitionResult[];
+  raw: Uint8Array[];
+  bytes: number;
+  anyError: boolean;
+}
+
 /** Bound on long-poll rounds in one fetch; each round needs an append, so this is only a backstop. */
 const FETCH_ROUNDS_MAX = 100_000;
 /** msgpack bytes a fetch result entry takes besides its topic name, rounded up. */
@@ -458,17 +465,28 @@ export class Broker {
     let bodyReserve = FRAME_BODY_RESERVE_BYTES;
     for (const p of req.partitions) bodyReserve += p.topic.length + FETCH_RESULT_OVERHEAD_BYTES;
     const budget = Math.min(req.maxBytes, this.config.frameBytesMax - FRAME_HEADER_BYTES - bodyReserve);
+    let last: ReadOnceResult | null = null;
+    let sizesAtRead: number[] = [];
+    let watermarksAtRead: number[] = [];
     for (let round = 0; ; round++) {
       const wake = new Wakeup();
       try {
-        for (const p of req.partitions) {
-          const t = this.topics.get(p.topic)?.partitions[p.partition];
-          if (t) wake.watch(t.appended);
+        const parts = req.partitions.map((p) => this.topics.get(p.topic)?.partitions[p.partition]);
+        for (const part of parts) if (part) wake.watch(part.appended);
+        // Re-read only when what arrived since the last read could reach minBytes: a consumer
+        // waiting for a megabyte is not re-served on every small append.
+        if (last === null || this.shuttingDown || signal?.aborted || Date.now() >= deadline) {
+          sizesAtRead = parts.map((p) => p?.sizeBytes ?? 0);
+          watermarksAtRead = parts.map((p) => p?.highWatermark ?? 0);
+          last = await this.readOnce(req, budget);
+        } else if (last.bytes + this.grownBytes(parts, sizesAtRead, watermarksAtRead) >= req.minBytes) {
+          sizesAtRead = parts.map((p) => p?.sizeBytes ?? 0);
+          watermarksAtRead = parts.map((p) => p?.highWatermark ?? 0);
+          last = await this.readOnce(req, budget);
         }
-        const r = await this.readOnce(req, budget);
         const left = deadline - Date.now();
-        if (r.bytes >= req.minBytes || r.anyError || left <= 0 || signal?.aborted || this.shuttingDown) {
-          return { body: { partitions: r.results }, raw: r.raw };
+        if (last.bytes >= req.minBytes || last.anyError || left <= 0 || signal?.aborted || this.shuttingDown) {
+          return { body: { partitions: last.results }, raw: last.raw };
         }
         if (round >= FETCH_ROUNDS_MAX) throw new Error(`fetch long-poll passed ${FETCH_ROUNDS_MAX} rounds`);
         await wake.wait(left, signal);
@@ -478,10 +496,23 @@ export class Broker {
     }
   }
 
-  private async readOnce(
-    req: FetchRequest,
-    budget: number,
-  ): Promise<{ results: FetchPartitionResult[]; raw: Uint8Array[]; bytes: number; anyError: boolean }> {
+  /**
+   * Bytes appended to `parts` since the sizes were taken. A partition that went
+   * away, or whose size did not move while its watermark did, counts as
+   * unbounded growth, forcing a re-read.
+   */
+  private grownBytes(parts: (Partition | undefined)[], sizes: number[], watermarks: number[]): number {
+    let grown = 0;
+    for (const [i, p] of parts.entries()) {
+      if (!p) return Number.POSITIVE_INFINITY;
+      const bytes = p.sizeBytes - sizes[i]!;
+      if (bytes > 0) grown += bytes;
+      else if (p.highWatermark !== watermarks[i] || bytes < 0) return Number.POSITIVE_INFINITY;
+    }
+    return grown;
+  }
+
+  private async readOnce(req: FetchRequest, budget: number): Promise<ReadOnceResult> {
     const results: FetchPartitionResult[] = [];
     const raw: Uint8Array[] = [];
     let total = 0;

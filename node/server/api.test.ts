@@ -163,6 +163,22 @@ describe('connection', () => {
   });
 });
 
+describe('stalled connections', () => {
+  it('closes a connection that never handshakes or stops mid-frame, and keeps an idle one', async () => {
+    t = await startTestNode({ stalledConnectionTimeoutMs: 200 });
+    const idle = await connected(t.node.port);
+    const silent = await RawClient.connect(t.node.port);
+    const partial = await connected(t.node.port);
+    partial.writeRaw(Uint8Array.from([0, 0, 0, 50, 0, 0]));
+    await silent.closed;
+    await partial.closed;
+    // The idle, handshaken connection outlived both and still works.
+    expect(idle.isClosed).toBe(false);
+    await idle.call(ApiKey.ListTopics, {});
+    await idle.close();
+  });
+});
+
 describe('http', () => {
   it('serves /health as JSON', async () => {
     t = await startTestNode({ nodeId: 4 });

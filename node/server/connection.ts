@@ -17,6 +17,7 @@ export interface ConnectionLimits {
   frameBytesMax: number;
   inFlightRequestsMax: number;
   socketWriteBufferBytesMax: number;
+  stalledConnectionTimeoutMs: number;
 }
 
 /** After end(), how long the peer gets to read the last responses before the socket is destroyed. */
@@ -64,6 +65,20 @@ export class ClientConnection {
     socket.on('drain', () => this.updateReading());
     socket.on('error', (err) => this.logger.debug('client socket error', { conn: this.id, err: err.message }));
     socket.on('close', () => this.onClose());
+    // Fires after this long without a byte either way. An idle client that finished its handshake and
+    // sits between frames is fine; one that never handshakes or stops mid-frame holds a slot for nothing.
+    socket.setTimeout(limits.stalledConnectionTimeoutMs);
+    socket.on('timeout', () => {
+      if (!this.handshaken || this.decoder.bufferedBytes > 0) {
+        this.logger.info('closing stalled connection', {
+          conn: this.id,
+          remote: this.remote,
+          handshaken: this.handshaken,
+          partialFrameBytes: this.decoder.bufferedBytes,
+        });
+        this.destroy();
+      }
+    });
   }
 
   get inFlightRequests(): number {
