@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MessageType, ProposalDroppedError } from '../types.ts';
+import { MessageType, ProposalDroppedError, type RaftConfig } from '../types.ts';
 import { RaftUsageError } from './errors.ts';
 import { drainMsgs, handle, makeLeader, msg, newNode } from './testing/helpers.ts';
 import { TestCluster, utf8 } from './testing/test-cluster.ts';
 
 /** A leader whose followers are in replicate state (they acked the no-op). */
-function replicatingLeader(configure: Parameters<typeof newNode>[1]['configure']) {
+function replicatingLeader(configure: (c: RaftConfig) => void) {
   const n = newNode(1, { configure });
   makeLeader(n);
   for (const from of [2, 3]) n.raft.step(msg({ type: MessageType.AppResp, from, to: 1, term: 1, index: 1 }));
