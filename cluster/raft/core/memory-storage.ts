@@ -128,6 +128,8 @@ export class MemoryStorage implements RaftLogStorage {
     if (first > ents[0]!.index) ents = ents.slice(first - ents[0]!.index);
     const at = ents[0]!.index - this.offset();
     if (at > this.ents.length) throw new StorageGapError(this.lastIndex() + 1, ents[0]!.index);
-    this.ents = this.ents.slice(0, at).concat(ents);
+    // Truncate in place, then push: appending at the end stays O(appended), not O(log).
+    this.ents.length = at;
+    for (const e of ents) this.ents.push(e);
   }
 }
