@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { Broker, type LogOpener } from './broker/broker.ts';
 import { ConfigError, loadNodeConfig, type NodeConfig, resolveHttpPort, usage, validateNodeConfig } from './config.ts';
+import { NodeMetrics } from './metrics.ts';
 import { Dispatcher } from './server/dispatch.ts';
 import { HttpServer } from './server/http-server.ts';
 import { createLogger, type Logger } from './server/logger.ts';
@@ -30,6 +31,8 @@ export interface StartOptions {
   /** Opens a partition log; FileLog by default. Tests may pass a memory log. */
   openLog?: LogOpener;
   logger?: Logger;
+  /** Also export Node's process metrics (GC, heap, event loop); off by default in tests. */
+  processMetrics?: boolean;
 }
 
 const openFileLog: LogOpener = (dir, config) => FileLog.open(dir, config);
@@ -47,6 +50,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel, { node: config.nodeId });
   await mkdir(dataDir, { recursive: true });
 
+  const metrics = new NodeMetrics({ defaultMetrics: options.processMetrics ?? false, nodeId: config.nodeId });
   let boundPort = config.port;
   const host = advertisedHost(config);
   const broker = await Broker.open({
@@ -54,6 +58,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
     openLog: options.openLog ?? openFileLog,
     logger,
     self: () => ({ nodeId: config.nodeId, host, port: boundPort, rack: null }),
+    metrics,
   });
   const startedAtMs = Date.now();
   const server = new ClientServer(
@@ -66,7 +71,9 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
       stalledConnectionTimeoutMs: config.stalledConnectionTimeoutMs,
     },
     logger,
+    metrics,
   );
+  metrics.attach({ connections: () => server.stats(), topics: () => broker.topicSizes() });
   let http: HttpServer | null = null;
   let httpPort: number | null = null;
   try {
@@ -84,6 +91,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
           ...server.stats(),
         }),
         logger,
+        metrics,
       );
       httpPort = await http.listen(config.host, wantHttp);
     }
@@ -141,7 +149,7 @@ export async function runNodeCli(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason }));
-  const node = await startNode(config, { logger });
+  const node = await startNode(config, { logger, processMetrics: true });
   process.stdout.write(`raftbus node ${node.nodeId} listening on ${node.host}:${node.port} data=${node.dataDir}\n`);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {

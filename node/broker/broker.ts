@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FRAME_BODY_RESERVE_BYTES, type NodeConfig } from '../config.ts';
+import type { NodeMetrics } from '../metrics.ts';
 import {
   type BrokerInfo,
   type CreateTopicsRequest,
@@ -59,6 +60,7 @@ export interface BrokerOptions {
   logger: Logger;
   /** This node as clients should reach it (known once the listener is bound). */
   self: () => BrokerInfo;
+  metrics?: NodeMetrics | null;
 }
 
 interface TopicState {
@@ -100,6 +102,7 @@ export class Broker {
   private shuttingDown = false;
   private closed: Promise<void> | null = null;
   private lock: DataDirLock | null = null;
+  private readonly metrics: NodeMetrics | null;
 
   private constructor(opts: BrokerOptions) {
     this.config = opts.config;
@@ -107,6 +110,7 @@ export class Broker {
     this.openLog = opts.openLog;
     this.logger = opts.logger;
     this.self = opts.self;
+    this.metrics = opts.metrics ?? null;
     this.store = new TopicStore(this.dataDir);
   }
 
@@ -205,6 +209,15 @@ export class Broker {
 
   topicNames(): string[] {
     return [...this.topics.keys()].sort();
+  }
+
+  /** [topic, partitions, bytes on disk] per topic, for metrics. */
+  topicSizes(): [string, number, number][] {
+    return [...this.topics.values()].map((t) => [
+      t.stored.name,
+      t.partitions.length,
+      t.partitions.reduce((sum, p) => sum + p.sizeBytes, 0),
+    ]);
   }
 
   /** The partition named by `ref`, or UNKNOWN_TOPIC_OR_PARTITION. */
@@ -446,6 +459,8 @@ export class Broker {
       }
       validateBatch(batch);
       const r = await partition.append(batch);
+      this.metrics?.producedBatches.inc();
+      this.metrics?.producedBytes.inc(batch.byteLength);
       return { ...ref, error: null, baseOffset: r.baseOffset, logAppendTimeMs: r.appendTimeMs };
     } catch (err) {
       return { ...ref, error: this.fail(err, ref, 'produce').toWire(), baseOffset: -1, logAppendTimeMs: -1 };
@@ -486,6 +501,7 @@ export class Broker {
         }
         const left = deadline - Date.now();
         if (last.bytes >= req.minBytes || last.anyError || left <= 0 || signal?.aborted || this.shuttingDown) {
+          if (last.bytes > 0) this.metrics?.fetchedBytes.inc(last.bytes);
           return { body: { partitions: last.results }, raw: last.raw };
         }
         if (round >= FETCH_ROUNDS_MAX) throw new Error(`fetch long-poll passed ${FETCH_ROUNDS_MAX} rounds`);

@@ -7,8 +7,9 @@
  * a handler that throws answers that one request with an error.
  */
 import type { Socket } from 'node:net';
+import { apiLabel, type NodeMetrics } from '../metrics.ts';
 import { API_VERSIONS, ApiKey } from '../protocol/api.ts';
-import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
+import { ErrorCode, errorSpecByCode, RaftbusError } from '../protocol/errors.ts';
 import { encodeFrame, type Frame, FrameDecoder, FrameError, type FrameHeader, FrameType } from '../protocol/frame.ts';
 import type { Dispatcher, Reply, ReplyOrNone, RequestContext } from './dispatch.ts';
 import type { Logger } from './logger.ts';
@@ -43,14 +44,23 @@ export class ClientConnection {
   private corked = false;
   private idleWaiters: (() => void)[] = [];
   private readonly closeWaiters: (() => void)[] = [];
+  private readonly metrics: NodeMetrics | null;
 
-  constructor(id: number, socket: Socket, dispatcher: Dispatcher, limits: ConnectionLimits, logger: Logger) {
+  constructor(
+    id: number,
+    socket: Socket,
+    dispatcher: Dispatcher,
+    limits: ConnectionLimits,
+    logger: Logger,
+    metrics: NodeMetrics | null = null,
+  ) {
     this.id = id;
     this.socket = socket;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.limits = limits;
     this.dispatcher = dispatcher;
     this.logger = logger;
+    this.metrics = metrics;
     this.decoder = new FrameDecoder(limits.frameBytesMax);
     const conn = this;
     this.ctx = {
@@ -76,6 +86,7 @@ export class ClientConnection {
           handshaken: this.handshaken,
           partialFrameBytes: this.decoder.bufferedBytes,
         });
+        this.metrics?.connectionsClosed.inc({ reason: 'stalled' });
         this.destroy();
       }
     });
@@ -109,6 +120,7 @@ export class ClientConnection {
       } else {
         this.logger.error('closing connection: frame decoder failed', { conn: this.id, err });
       }
+      this.metrics?.connectionsClosed.inc({ reason: 'unparsable' });
       this.destroy();
       return;
     }
@@ -120,6 +132,7 @@ export class ClientConnection {
   }
 
   private onFrame(frame: Frame): void {
+    const startedMs = this.metrics ? performance.now() : 0;
     const header: FrameHeader = {
       frameType: FrameType.Response,
       apiKey: frame.apiKey,
@@ -129,7 +142,7 @@ export class ClientConnection {
     try {
       this.admit(frame);
     } catch (err) {
-      this.send(header, this.errorReply(err, frame));
+      this.send(header, this.errorReply(err, frame), startedMs);
       return;
     }
     // Counted by its raw bytes plus a body allowance: what this request pins in memory until answered.
@@ -141,22 +154,22 @@ export class ClientConnection {
       reply = this.dispatcher.handle(frame, this.ctx);
     } catch (err) {
       this.release(frameBytes);
-      this.send(header, this.errorReply(err, frame));
+      this.send(header, this.errorReply(err, frame), startedMs);
       return;
     }
     if (!(reply instanceof Promise)) {
       this.release(frameBytes);
-      if (reply) this.send(header, reply);
+      this.answer(header, reply, startedMs);
       return;
     }
     reply.then(
       (r) => {
         this.release(frameBytes);
-        if (r) this.send(header, r);
+        this.answer(header, r, startedMs);
       },
       (err: unknown) => {
         this.release(frameBytes);
-        this.send(header, this.errorReply(err, frame));
+        this.send(header, this.errorReply(err, frame), startedMs);
       },
     );
   }
@@ -204,7 +217,25 @@ export class ClientConnection {
     return { body: { error: new RaftbusError(ErrorCode.UNKNOWN_SERVER_ERROR, { detail }).toWire() } };
   }
 
-  private send(header: FrameHeader, reply: Reply): void {
+  /** Sends a reply, or for acks=none (null) only counts the request. */
+  private answer(header: FrameHeader, reply: ReplyOrNone, startedMs: number): void {
+    if (reply) this.send(header, reply, startedMs);
+    else this.count(header.apiKey, 'ok', startedMs);
+  }
+
+  private count(apiKey: number, outcome: string, startedMs: number): void {
+    if (!this.metrics) return;
+    const api = apiLabel(apiKey);
+    this.metrics.requests.inc({ api, outcome });
+    this.metrics.requestSeconds.observe({ api }, (performance.now() - startedMs) / 1000);
+  }
+
+  private send(header: FrameHeader, reply: Reply, startedMs: number): void {
+    if (this.metrics) {
+      const err = (reply.body as { error?: { code?: unknown } } | null)?.error;
+      const outcome = err && typeof err.code === 'number' ? errorSpecByCode(err.code).name : 'ok';
+      this.count(header.apiKey, outcome, startedMs);
+    }
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     let buffers: Buffer[];
     try {

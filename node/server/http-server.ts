@@ -1,6 +1,6 @@
 /**
- * The HTTP side port: `/health` (JSON: node id, uptime, topics). `/metrics`
- * joins it when the metrics registry lands. Read-only and tiny: it parses no
+ * The HTTP side port: `/health` (JSON: node id, uptime, topics, connection
+ * counters) and `/metrics` (Prometheus text). Read-only and tiny: it parses no
  * request body.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,13 +19,20 @@ export interface HealthInfo {
   inFlightRequests: number;
 }
 
+export interface MetricsSource {
+  contentType: string;
+  text(): Promise<string>;
+}
+
 export class HttpServer {
   private readonly server: Server;
   private readonly health: () => HealthInfo;
+  private readonly metrics: MetricsSource | null;
   private readonly logger: Logger;
 
-  constructor(health: () => HealthInfo, logger: Logger) {
+  constructor(health: () => HealthInfo, logger: Logger, metrics: MetricsSource | null = null) {
     this.health = health;
+    this.metrics = metrics;
     this.logger = logger;
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.on('error', (err) => this.logger.error('http listener error', { err }));
@@ -51,6 +58,20 @@ export class HttpServer {
         return;
       }
       this.reply(res, info.status === 'ok' ? 200 : 503, info);
+      return;
+    }
+    if (path === '/metrics' && this.metrics) {
+      const metrics = this.metrics;
+      metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+        (err: unknown) => {
+          this.logger.error('metrics scrape failed', { err });
+          this.reply(res, 500, { error: 'metrics scrape failed' });
+        },
+      );
       return;
     }
     this.reply(res, 404, { error: 'not found' });

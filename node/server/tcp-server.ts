@@ -4,6 +4,7 @@
  * stop accepting, drain (answer what is in flight, bounded), close.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { NodeMetrics } from '../metrics.ts';
 import { ClientConnection, type ConnectionLimits } from './connection.ts';
 import type { Dispatcher } from './dispatch.ts';
 import type { Logger } from './logger.ts';
@@ -20,8 +21,15 @@ export class ClientServer {
   private readonly logger: Logger;
   private nextId = 1;
   private accepting = true;
+  private readonly metrics: NodeMetrics | null;
 
-  constructor(dispatcher: Dispatcher, options: ClientServerOptions, logger: Logger) {
+  constructor(
+    dispatcher: Dispatcher,
+    options: ClientServerOptions,
+    logger: Logger,
+    metrics: NodeMetrics | null = null,
+  ) {
+    this.metrics = metrics;
     this.dispatcher = dispatcher;
     this.options = options;
     this.logger = logger;
@@ -66,10 +74,11 @@ export class ClientServer {
         remote: `${socket.remoteAddress}:${socket.remotePort}`,
         reason: this.accepting ? `connectionsMax ${this.options.connectionsMax} reached` : 'stopping',
       });
+      this.metrics?.connectionsClosed.inc({ reason: 'refused' });
       socket.destroy();
       return;
     }
-    const conn = new ClientConnection(this.nextId++, socket, this.dispatcher, this.options, this.logger);
+    const conn = new ClientConnection(this.nextId++, socket, this.dispatcher, this.options, this.logger, this.metrics);
     this.connections.add(conn);
     socket.once('close', () => this.connections.delete(conn));
   }
