@@ -9,7 +9,7 @@
  *                             [--flush always|never|interval:MS] [--time-limit-s S] [--cpu-prof DIR]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NodeProcess } from '../client/test-support/node-process.ts';
@@ -68,15 +68,17 @@ let failures = 0;
 try {
   for (const [i, s] of cases.entries()) {
     const name = scenarioName(s, flush);
-    const { produce, consume } = await runScenario(node.address, s, `bench-${i}-${s.sizeBytes}`);
+    const { produce, consume } = await runScenario(node.address, node.pid, s, `bench-${i}-${s.sizeBytes}`);
     const ok =
       produce.done + produce.failed === produce.requested && produce.failed === 0 && consume.done === produce.done;
     if (!ok) failures++;
+    const cpu = (r: typeof produce): string =>
+      `cpu/record: client ${((r.clientCpuMs * 1000) / Math.max(1, r.done)).toFixed(2)} us, node ${((r.nodeCpuMs * 1000) / Math.max(1, r.done)).toFixed(2)} us`;
     console.log(
       `${name}\n  produce ${produce.done}/${produce.requested} (failed ${produce.failed}) in ${(produce.elapsedMs / 1000).toFixed(2)} s: ` +
-        `${Math.round(produce.recordsPerSec).toLocaleString('en-US')} records/s, ${produce.mbPerSec.toFixed(1)} MB/s${produce.timedOut ? ' (TIME LIMIT)' : ''}\n` +
+        `${Math.round(produce.recordsPerSec).toLocaleString('en-US')} records/s, ${produce.mbPerSec.toFixed(1)} MB/s${produce.timedOut ? ' (TIME LIMIT)' : ''}; ${cpu(produce)}\n` +
         `  consume ${consume.done}/${consume.requested} in ${(consume.elapsedMs / 1000).toFixed(2)} s: ` +
-        `${Math.round(consume.recordsPerSec).toLocaleString('en-US')} records/s, ${consume.mbPerSec.toFixed(1)} MB/s${consume.timedOut ? ' (TIME LIMIT)' : ''}` +
+        `${Math.round(consume.recordsPerSec).toLocaleString('en-US')} records/s, ${consume.mbPerSec.toFixed(1)} MB/s${consume.timedOut ? ' (TIME LIMIT)' : ''}; ${cpu(consume)}` +
         `${ok ? '' : '  ACCOUNTING MISMATCH'}`,
     );
   }

@@ -25,6 +25,7 @@ import {
   NO_SEQUENCE,
   type RecordInput,
 } from '../node/storage/batch.ts';
+import type { BufferPool } from './buffer-pool.ts';
 
 /** Room kept in front of the body for the batch header plus the largest msgpack array header (5 bytes). */
 const PREFIX_BYTES = HEADER_BYTES + 5;
@@ -33,8 +34,18 @@ const NO_PRODUCER: BatchProducer = {
   producerEpoch: NO_PRODUCER_EPOCH,
   baseSequence: NO_SEQUENCE,
 };
+const EMPTY = Buffer.alloc(0);
 /** For header maps holding values other than strings and bytes (outside the typed contract). */
 const fallbackPackr = new Packr({ useRecords: false, variableMapSize: true });
+
+export interface BatchBuilderOptions {
+  /** First buffer size; later batches start at the size the previous one reached. */
+  initialBytes?: number;
+  /** Growth stops at this size (a batch limit plus header room); bigger needs still get room. */
+  capBytes?: number;
+  /** Where buffers come from (and, via the producer, go back to). */
+  pool?: BufferPool;
+}
 
 export class BatchBuilder {
   private buf: Buffer;
@@ -42,11 +53,18 @@ export class BatchBuilder {
   private count = 0;
   private firstTimestamp = 0;
   private maxTimestamp = 0;
-  private readonly initialBytes: number;
+  private nextBytes: number;
+  private readonly capBytes: number;
+  private readonly pool: BufferPool | null;
+  /** The whole buffer behind the last sealed batch (to hand back to the pool when done with it). */
+  lastSealedBuffer: Buffer | null = null;
 
-  constructor(initialBytes = 16 * 1024) {
-    this.initialBytes = Math.max(initialBytes, PREFIX_BYTES + 64);
-    this.buf = Buffer.allocUnsafe(this.initialBytes);
+  constructor(options: BatchBuilderOptions | number = {}) {
+    const o = typeof options === 'number' ? { initialBytes: options } : options;
+    this.nextBytes = Math.max(o.initialBytes ?? 16 * 1024, PREFIX_BYTES + 64);
+    this.capBytes = Math.max(o.capBytes ?? 2 * 1024 * 1024, this.nextBytes);
+    this.pool = o.pool ?? null;
+    this.buf = EMPTY;
   }
 
   get recordCount(): number {
@@ -69,6 +87,7 @@ export class BatchBuilder {
    * and retry on a new batch). A first record is always appended.
    */
   append(record: RecordInput, nowMs: number, batchBytesMax = Number.POSITIVE_INFINITY): boolean {
+    if (this.buf === EMPTY) this.buf = this.allocate(this.nextBytes);
     const start = this.pos;
     if (this.count === 0) {
       this.firstTimestamp = record.timestamp ?? nowMs;
@@ -103,7 +122,8 @@ export class BatchBuilder {
 
   /**
    * Finishes the batch (baseOffset 0, term 0: the leader stamps both) and
-   * returns it; the builder starts over empty with a fresh buffer.
+   * returns it; the builder starts over empty. The batch is a view into
+   * `lastSealedBuffer`.
    */
   seal(producer: BatchProducer = NO_PRODUCER, attributes = 0): Uint8Array {
     if (this.count === 0) throw new RangeError('cannot seal an empty batch');
@@ -134,10 +154,17 @@ export class BatchBuilder {
     b.writeInt16BE(producer.producerEpoch, begin + 55);
     b.writeInt32BE(producer.baseSequence, begin + 57);
     b.writeUInt32BE(crc32(out.subarray(CRC_START)), begin + 21);
-    this.buf = Buffer.allocUnsafe(Math.max(this.initialBytes, Math.min(this.buf.byteLength, 1 << 20)));
+    // The next batch of this partition likely needs as much room: start there, no regrowing.
+    this.nextBytes = Math.min(this.buf.byteLength, this.capBytes);
+    this.lastSealedBuffer = this.buf;
+    this.buf = EMPTY;
     this.pos = PREFIX_BYTES;
     this.count = 0;
     return out;
+  }
+
+  private allocate(size: number): Buffer {
+    return this.pool ? this.pool.acquire(size) : Buffer.allocUnsafeSlow(size);
   }
 
   private ensure(extra: number): void {
@@ -145,8 +172,10 @@ export class BatchBuilder {
     if (need <= this.buf.byteLength) return;
     let size = this.buf.byteLength * 2;
     while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    if (need <= this.capBytes) size = Math.min(size, this.capBytes);
+    const next = this.allocate(size);
     this.buf.copy(next, 0, 0, this.pos);
+    this.pool?.release(this.buf);
     this.buf = next;
   }
 
@@ -304,7 +333,7 @@ export function encodeBatchFast(
   attributes = 0,
 ): Uint8Array {
   if (records.length === 0) throw new RangeError('a batch needs at least one record');
-  const builder = new BatchBuilder(64 * 1024);
+  const builder = new BatchBuilder({ initialBytes: 64 * 1024 });
   for (const r of records) builder.append(r, nowMs);
   return builder.seal(producer, attributes);
 }

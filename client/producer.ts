@@ -21,6 +21,7 @@ import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
 import type { RecordInput } from '../node/storage/batch.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { BatchBuilder } from './batch-builder.ts';
+import { BufferPool } from './buffer-pool.ts';
 import type { CallOptions, RaftbusClient } from './client.ts';
 import { Delivery, type RecordMetadata } from './delivery.ts';
 import {
@@ -86,6 +87,8 @@ const acksWire = { none: Acks.none, leader: Acks.leader, quorum: Acks.quorum } a
 class Accumulator {
   readonly topic: string;
   readonly partition: number;
+  /** `topic NUL partition`: the partition's identity in the producer's maps. */
+  readonly key: string;
   builder: BatchBuilder;
   deliveries: Delivery[] = [];
   slots: number[] = [];
@@ -93,10 +96,11 @@ class Accumulator {
   /** Open batch bytes already counted in the producer's bufferedBytes. */
   trackedBytes = 0;
 
-  constructor(topic: string, partition: number, initialBytes: number) {
+  constructor(topic: string, partition: number, builder: BatchBuilder) {
     this.topic = topic;
     this.partition = partition;
-    this.builder = new BatchBuilder(initialBytes);
+    this.key = `${topic}\u0000${partition}`;
+    this.builder = builder;
   }
 }
 
@@ -106,6 +110,8 @@ interface ReadyBatch {
   partition: number;
   key: string;
   bytes: Uint8Array;
+  /** The pooled buffer behind `bytes`, returned to the pool once the node has answered. */
+  backing: Buffer | null;
   recordCount: number;
   deliveries: Delivery[];
   slots: number[];
@@ -145,8 +151,10 @@ export class Producer {
   private readonly retry: BackoffOptions;
   private readonly partitioner: (key: Uint8Array | string, partitionCount: number) => number;
   private readonly sticky = new StickyPartitioner();
+  private readonly pool: BufferPool;
 
   private readonly accumulators = new Map<string, Accumulator>();
+  private readonly byTopic = new Map<string, (Accumulator | undefined)[]>();
   private readonly ready: ReadyBatch[] = [];
   private readonly nodeInFlight = new Map<number, number>();
   private readonly partitionInFlight = new Map<string, number>();
@@ -192,6 +200,7 @@ export class Producer {
     this.requestTimeoutMs = o.requestTimeoutMs;
     this.retry = o.retry;
     this.partitioner = o.partitioner ?? partitionForKey;
+    this.pool = new BufferPool(Math.min(o.bufferBytesMax, 64 * 1024 * 1024));
   }
 
   get stats(): ProducerStats {
@@ -318,6 +327,12 @@ export class Producer {
   private append(topic: string, partitionCount: number, records: readonly ProducerRecord[], delivery: Delivery): void {
     const now = Date.now();
     const limit = this.batchBytesMax();
+    // Looked up once per call, not per record: the per-record path stays free of string building.
+    let accs = this.byTopic.get(topic);
+    if (!accs) {
+      accs = [];
+      this.byTopic.set(topic, accs);
+    }
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       let partition: number;
@@ -332,12 +347,13 @@ export class Producer {
       } else {
         partition = this.sticky.partition(topic, partitionCount);
       }
-      const key = `${topic}\u0000${partition}`;
-      let acc = this.accumulators.get(key);
+      let acc = accs[partition];
       if (!acc) {
-        acc = new Accumulator(topic, partition, Math.min(limit, 64 * 1024));
-        this.accumulators.set(key, acc);
+        acc = new Accumulator(topic, partition, this.newBuilder(limit));
+        accs[partition] = acc;
+        this.accumulators.set(acc.key, acc);
       }
+      const key = acc.key;
       if (acc.builder.recordCount === 0) acc.createdAtMs = now;
       if (!acc.builder.append(r, now, limit)) {
         this.seal(acc, key, now, partitionCount);
@@ -347,7 +363,7 @@ export class Producer {
       const size = acc.builder.batchBytes;
       if (size > limit) {
         // Only a record that alone exceeds the limit gets here (the batch holds just it): no node would take it.
-        acc.builder = new BatchBuilder(64 * 1024);
+        acc.builder = this.newBuilder(limit);
         delivery.fail(new RecordTooLargeError(size, limit));
         return;
       }
@@ -375,6 +391,7 @@ export class Producer {
       partition: acc.partition,
       key,
       bytes,
+      backing: b.lastSealedBuffer,
       recordCount,
       deliveries: acc.deliveries,
       slots: acc.slots,
@@ -414,6 +431,11 @@ export class Producer {
       }
     }
     if (open) this.armLinger();
+  }
+
+  private newBuilder(limit: number): BatchBuilder {
+    // Room for a full batch plus the header prefix, so a steady stream never regrows a buffer.
+    return new BatchBuilder({ initialBytes: Math.min(limit, 16 * 1024), capBytes: limit + 128, pool: this.pool });
   }
 
   private batchBytesMax(): number {
@@ -590,6 +612,9 @@ export class Producer {
     }
     this.counters.recordsSent += b.recordCount;
     this.counters.batchesSent++;
+    // With acks none nobody answered: the socket may still hold the bytes, so the buffer is not reused.
+    if (baseOffset >= 0 && b.backing) this.pool.release(b.backing);
+    b.backing = null;
     this.release(b);
   }
 

@@ -8,6 +8,7 @@ import { Admin } from '../../client/admin.ts';
 import { RaftbusClient } from '../../client/client.ts';
 import { Consumer } from '../../client/consumer.ts';
 import { type AcksMode, Producer, type ProducerRecord } from '../../client/producer.ts';
+import { pidCpuMs, selfCpuMs } from './cpu.ts';
 import { valuePool } from './payload.ts';
 
 export interface Scenario {
@@ -31,6 +32,9 @@ export interface PhaseResult {
   recordsPerSec: number;
   mbPerSec: number;
   timedOut: boolean;
+  /** CPU time spent during the phase by this (client) process and by the node process. */
+  clientCpuMs: number;
+  nodeCpuMs: number;
 }
 
 export function scenarioName(s: Scenario, flush: string): string {
@@ -44,6 +48,7 @@ function rate(done: number, bytesEach: number, elapsedMs: number): { recordsPerS
 
 export async function runScenario(
   address: string,
+  nodePid: number,
   s: Scenario,
   topic: string,
 ): Promise<{ produce: PhaseResult; consume: PhaseResult }> {
@@ -51,15 +56,29 @@ export async function runScenario(
   try {
     await client.connect();
     await new Admin(client).createTopics([{ name: topic, partitions: s.partitions }]);
-    const produce = await producePhase(client, s, topic);
-    const consume = await consumePhase(client, s, topic, produce.done);
+    const produce = await measured(nodePid, () => producePhase(client, s, topic));
+    const consume = await measured(nodePid, () => consumePhase(client, s, topic, produce.done));
     return { produce, consume };
   } finally {
     await client.close();
   }
 }
 
-async function producePhase(client: RaftbusClient, s: Scenario, topic: string): Promise<PhaseResult> {
+async function measured(
+  nodePid: number,
+  phase: () => Promise<Omit<PhaseResult, 'clientCpuMs' | 'nodeCpuMs'>>,
+): Promise<PhaseResult> {
+  const c0 = selfCpuMs();
+  const n0 = pidCpuMs(nodePid);
+  const r = await phase();
+  return { ...r, clientCpuMs: selfCpuMs() - c0, nodeCpuMs: pidCpuMs(nodePid) - n0 };
+}
+
+async function producePhase(
+  client: RaftbusClient,
+  s: Scenario,
+  topic: string,
+): Promise<Omit<PhaseResult, 'clientCpuMs' | 'nodeCpuMs'>> {
   const producer = new Producer(client, { acks: s.acks, lingerMs: s.lingerMs, batchBytesMax: s.batchBytesMax });
   const pool = valuePool(s.sizeBytes, 256);
   const deadline = AbortSignal.timeout(s.timeLimitMs);
@@ -105,7 +124,12 @@ async function producePhase(client: RaftbusClient, s: Scenario, topic: string): 
   };
 }
 
-async function consumePhase(client: RaftbusClient, s: Scenario, topic: string, expected: number): Promise<PhaseResult> {
+async function consumePhase(
+  client: RaftbusClient,
+  s: Scenario,
+  topic: string,
+  expected: number,
+): Promise<Omit<PhaseResult, 'clientCpuMs' | 'nodeCpuMs'>> {
   const consumer = new Consumer(client, {
     topic,
     from: 'earliest',
