@@ -334,6 +334,19 @@ describe('retention', () => {
   });
 });
 
+describe('periodic retention', () => {
+  it('runs on its own timer', async () => {
+    const b = await open({ segmentBytes: 4096, batchBytesMax: 1024, retentionCheckIntervalMs: 10 });
+    await b.createTopics({ topics: [{ name: 't', partitions: 1, config: { retentionBytes: 4096 } }] });
+    for (let i = 0; i < 40; i++) await produce(b, 't', 0, batch(['x'.repeat(500)]));
+    b.startRetention();
+    const start = (): number => b.describeTopics({ topics: ['t'] }).topics[0]!.partitions[0]!.logStartOffset;
+    const deadline = Date.now() + 10_000;
+    while (start() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(start()).toBeGreaterThan(0);
+  });
+});
+
 describe('leadership', () => {
   it('answers NOT_LEADER with the leader hint for a partition led elsewhere', () => {
     const follower = { topic: 't', partition: 3, isLeader: false, leaderId: 2 } as Partition;
