@@ -62,6 +62,11 @@ const node = await NodeProcess.start({
   ...(profDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
 });
 console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}; node pid ${node.pid} on ${node.address}`,
 );
 let failures = 0;

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { RaftbusClient } from '../client/client.ts';
 import { type AcksMode, Producer, type ProducerRecord } from '../client/producer.ts';
-import { expectPositionals, intOption, type Parsed, parse, stringOption } from './args.ts';
+import { expectPositionals, intOption, parse, stringOption } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
 const CHUNK_RECORDS = 1_000;
