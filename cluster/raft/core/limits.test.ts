@@ -100,6 +100,24 @@ describe('resource limits', () => {
     expect(handle(n).messages.map((m) => m.type)).toEqual([MessageType.HeartbeatResp]);
   });
 
+  it('a Prop forwarded by a follower is appended by the leader (non-Normal entries are ignored)', () => {
+    const n = replicatingLeader(() => {});
+    n.raft.step(
+      msg({
+        type: MessageType.Prop,
+        from: 2,
+        to: 1,
+        term: 0,
+        entries: [
+          { term: 0, index: 0, type: 0, data: utf8('fwd') },
+          { term: 0, index: 0, type: 1, data: utf8('cc') },
+        ],
+      }),
+    );
+    expect(n.raft.status().lastIndex).toBe(2);
+    expect(new TextDecoder().decode(n.raft.ready().entries[0]!.data)).toBe('fwd');
+  });
+
   it('status() reports progress only on the leader', () => {
     const c = new TestCluster({ voters: [1, 2, 3] });
     c.elect(2);

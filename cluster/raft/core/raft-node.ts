@@ -1013,6 +1013,8 @@ export class RaftNode implements RaftCore {
 
   private wellFormed(m: Message): boolean {
     if (!Array.isArray(m.entries)) return false;
+    if (m.type !== MessageType.App) return true;
+    // App entries must follow the prev entry contiguously; anything else is corrupt.
     for (let k = 0; k < m.entries.length; k++) {
       if (m.entries[k]!.index !== m.index + 1 + k) return false;
     }
