@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../cli/raftbus.ts';
 import { NodeProcess } from '../../client/test-support/node-process.ts';
 
-function memoryIo(): CliIo & { out(): string; err(): string } {
+function memoryIo(env: Record<string, string> = {}): CliIo & { out(): string; err(): string } {
   const out = new PassThrough();
   const err = new PassThrough();
   let o = '';
@@ -20,7 +20,7 @@ function memoryIo(): CliIo & { out(): string; err(): string } {
   err.setEncoding('utf8').on('data', (s: string) => {
     e += s;
   });
-  return { stdin: new PassThrough(), stdout: out, stderr: err, env: {}, out: () => o, err: () => e };
+  return { stdin: new PassThrough(), stdout: out, stderr: err, env, out: () => o, err: () => e };
 }
 
 const BIN = fileURLToPath(new URL('../../bin/raftbus.mjs', import.meta.url));
@@ -73,29 +73,37 @@ function raftbus(
   });
 }
 
+/** Runs the CLI in this process through main() (what bin/raftbus.mjs calls): the same code without a process start. */
+async function inProcess(args: string[], stdin = ''): Promise<Run> {
+  const io = memoryIo({ RAFTBUS_BROKER: node.address });
+  (io.stdin as PassThrough).end(stdin);
+  const code = await main(args, io);
+  return { code, stdout: io.out(), stderr: io.err() };
+}
+
 describe('raftbus CLI', () => {
   it('creates, lists, describes and deletes a topic', async () => {
     const created = await raftbus(['topic', 'create', 'clicks', '--partitions', '3', '--retention-ms', '3600000']);
     expect(created).toMatchObject({ code: 0 });
     expect(created.stdout).toContain('created topic clicks with 3 partitions');
-    const listed = await raftbus(['topic', 'list', '--broker', node.address]);
+    const listed = await inProcess(['topic', 'list', '--broker', node.address]);
     expect(listed.code).toBe(0);
     expect(listed.stdout.split('\n')).toContain('clicks\t3');
-    const described = await raftbus(['topic', 'describe', 'clicks']);
+    const described = await inProcess(['topic', 'describe', 'clicks']);
     expect(described.code).toBe(0);
     expect(described.stdout).toContain('retentionMs=3600000');
     expect(described.stdout.trim().split('\n')).toHaveLength(2 + 3);
     const again = await raftbus(['topic', 'create', 'clicks', '--partitions', '3']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('TOPIC_ALREADY_EXISTS');
-    expect((await raftbus(['topic', 'delete', 'clicks'])).code).toBe(0);
-    const gone = await raftbus(['topic', 'describe', 'clicks']);
+    expect((await inProcess(['topic', 'delete', 'clicks'])).code).toBe(0);
+    const gone = await inProcess(['topic', 'describe', 'clicks']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('UNKNOWN_TOPIC_OR_PARTITION');
   });
 
   it('produces lines from stdin and consumes them back', async () => {
-    expect((await raftbus(['topic', 'create', 'lines', '--partitions', '2'])).code).toBe(0);
+    expect((await inProcess(['topic', 'create', 'lines', '--partitions', '2'])).code).toBe(0);
     const lines = Array.from({ length: 500 }, (_, i) => `k${i % 7}\tline ${i}`);
     const produced = await raftbus(['produce', 'lines', '--keyed'], { stdin: `${lines.join('\n')}\n` });
     expect(produced.code).toBe(0);
@@ -112,24 +120,24 @@ describe('raftbus CLI', () => {
       expect(
         r.value.endsWith(` ${r.key.slice(1)}`) || Number(r.value.split(' ')[1]) % 7 === Number(r.key.slice(1)),
       ).toBe(true);
-    const text = await raftbus(['consume', 'lines', '--partition', '0', '--from', '0', '--count', '2']);
+    const text = await inProcess(['consume', 'lines', '--partition', '0', '--from', '0', '--count', '2']);
     expect(text.code).toBe(0);
     expect(text.stdout.trim().split('\n')).toHaveLength(2);
     expect(text.stdout).toMatch(/^k\d\tline \d+\n/);
   });
 
   it('generates records and reports a summary', async () => {
-    expect((await raftbus(['topic', 'create', 'gen', '--partitions', '1'])).code).toBe(0);
+    expect((await inProcess(['topic', 'create', 'gen', '--partitions', '1'])).code).toBe(0);
     const r = await raftbus(['produce', 'gen', '--generate', '2000', '--size', '64']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^produced 2000 records to gen, failed 0 in|^produced 2000 records to gen, failed 0,/);
-    const c = await raftbus(['consume', 'gen', '--from', '1999', '--count', '1']);
+    const c = await inProcess(['consume', 'gen', '--from', '1999', '--count', '1']);
     expect(c.stdout).toBe(`key-1999\t1999${'x'.repeat(60)}\n`);
   });
 
   it('fails with exit code 1 when consume --count is not reached in time', async () => {
-    expect((await raftbus(['topic', 'create', 'empty', '--partitions', '1'])).code).toBe(0);
-    const r = await raftbus(['consume', 'empty', '--count', '1', '--timeout-ms', '300']);
+    expect((await inProcess(['topic', 'create', 'empty', '--partitions', '1'])).code).toBe(0);
+    const r = await inProcess(['consume', 'empty', '--count', '1', '--timeout-ms', '300']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('got 0 of 1 records');
   });
