@@ -101,6 +101,8 @@ export class RaftNode implements RaftCore {
   private uncommittedBytes = 0;
   private readonly readOnly = new ReadOnlyQueue();
   private pendingReadIndexMessages: Message[] = [];
+  /** TimeoutNow arrived while configuration changes were still unapplied: campaign once they are. */
+  private campaignOnApply = false;
   /** Proposals were appended: broadcast them once, at the next ready(), as one batch. */
   private appendPending = false;
 
@@ -208,7 +210,11 @@ export class RaftNode implements RaftCore {
     this.trk.setConf({ voters: [...voters], learners: [...learners], votersOutgoing: [] }, this.log.lastIndex() + 1);
     if (this.role === 'leader') {
       if (!this.trk.isVoter(this.id)) {
-        // Removed (or demoted) leader: the change is committed, so step down and let the rest elect.
+        // Removed (or demoted) leader: the change is committed, so step down. Hand over to
+        // an up-to-date voter at once (§3.10) rather than leaving the group leaderless for
+        // an election timeout.
+        const successor = this.upToDateVoter();
+        if (successor !== NONE) this.send({ type: MessageType.TimeoutNow, to: successor });
         this.becomeFollower(this.term, NONE);
       } else {
         if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
@@ -358,6 +364,9 @@ export class RaftNode implements RaftCore {
       // The leader's own copy counts toward commit only once it is durable.
       const self = this.trk.progress.get(this.id);
       if (self?.maybeUpdate(this.log.persistedIndex()) && this.maybeCommit()) this.bcastAppend();
+    } else if (this.campaignOnApply && !this.hasUnappliedConfChanges()) {
+      this.campaignOnApply = false;
+      this.hup('transfer');
     }
   }
 
@@ -438,6 +447,7 @@ export class RaftNode implements RaftCore {
     }
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
+    this.campaignOnApply = false;
     this.readOnly.reset();
     this.pendingReadIndexMessages = [];
     this.appendPending = false;
@@ -728,7 +738,10 @@ export class RaftNode implements RaftCore {
         return;
       case MessageType.TimeoutNow:
         // §3.10: campaign at once, skipping pre-vote (we know the leader is alive and asked us).
-        this.hup('transfer');
+        // A removed leader hands over right after applying its removal, usually before we
+        // applied it too: then campaign as soon as we have (see advance()).
+        if (this.promotable() && this.hasUnappliedConfChanges()) this.campaignOnApply = true;
+        else this.hup('transfer');
         return;
       case MessageType.ReadIndex:
         if (this.lead !== NONE) this.send({ type: MessageType.ReadIndex, to: this.lead, term: 0, context: m.context });
@@ -932,6 +945,15 @@ export class RaftNode implements RaftCore {
   /** About three election timeouts of heartbeat replies. */
   private snapshotRetryHeartbeats(): number {
     return 3 * Math.ceil(this.cfg.electionTicks / this.cfg.heartbeatTicks);
+  }
+
+  /** A voter other than us whose log matches ours to the end (lowest id), or NONE. */
+  private upToDateVoter(): NodeId {
+    const last = this.log.lastIndex();
+    for (const id of this.trk.ids) {
+      if (id !== this.id && this.trk.isVoter(id) && this.trk.progress.get(id)!.match === last) return id;
+    }
+    return NONE;
   }
 
   private abortLeaderTransfer(): void {
