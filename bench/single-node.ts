@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'time-limit-s': { type: 'string' },
     'cpu-prof': { type: 'string' },
     acks: { type: 'string' },
+    'batch-kib': { type: 'string' },
+    'linger-ms': { type: 'string' },
   },
 });
 
@@ -33,7 +35,14 @@ const partitions = Number(values.partitions ?? 4);
 const flush = values.flush ?? 'always';
 const timeLimitMs = Number(values['time-limit-s'] ?? 60) * 1000;
 const acks = (values.acks ?? 'quorum') as Scenario['acks'];
-const base = { partitions, acks, lingerMs: 5, batchBytesMax: 1024 * 1024, chunkRecords: 1000, timeLimitMs };
+const base = {
+  partitions,
+  acks,
+  lingerMs: Number(values['linger-ms'] ?? 5),
+  batchBytesMax: Number(values['batch-kib'] ?? 1024) * 1024,
+  chunkRecords: 1000,
+  timeLimitMs,
+};
 const cases: Scenario[] = [
   {
     ...base,

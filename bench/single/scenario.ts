@@ -134,7 +134,7 @@ async function consumePhase(
     topic,
     from: 'earliest',
     maxWaitMs: 100,
-    fetchBytesMax: 16 * 1024 * 1024 - 256 * 1024,
+    fetchBytesMax: Number(process.env.BENCH_FETCH_BYTES ?? 16 * 1024 * 1024 - 256 * 1024),
     partitionBytesMax: 4 * 1024 * 1024,
   });
   const deadline = AbortSignal.timeout(s.timeLimitMs);
