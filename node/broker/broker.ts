@@ -152,7 +152,16 @@ export class Broker {
     }
     try {
       for (const t of stored) {
-        const config = resolveTopicConfig(t.config, this.config);
+        let config: TopicConfig;
+        try {
+          config = resolveTopicConfig(t.config, this.config);
+        } catch (err) {
+          // A node config changed under stored topics (say, a lower batchBytesMax): refuse to start
+          // rather than silently serve a topic with settings it was not created with.
+          throw new Error(
+            `topic ${t.name}: its stored settings do not fit this node's config: ${(err as Error).message}`,
+          );
+        }
         const partitions = await this.openPartitions(t.name, t.partitions, toLogConfig(config, this.config));
         this.topics.set(t.name, { stored: t, config, partitions });
       }
