@@ -214,7 +214,8 @@ export class MultiRaftHost {
   private checkPeers(now: number): void {
     for (const p of this.peers) {
       const heard = this.lastHeardTick.get(p) ?? 0;
-      const dead = now - heard > this.peerDeadTicks;
+      // Silence, or a link that is down (a killed process resets its sockets at once).
+      const dead = now - heard > this.peerDeadTicks || !this.transport.isConnected(p);
       if (dead && !this.deadPeers.has(p)) {
         this.deadPeers.add(p);
         for (const h of this.groups.values()) {
