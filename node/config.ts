@@ -50,6 +50,8 @@ export interface NodeConfig {
   produceTimeoutMsMax: number;
   partitionsPerTopicMax: number;
   topicsMax: number;
+  /** Partitions across all topics on this node: each holds open files and memory. */
+  partitionsMax: number;
   /** How long a graceful stop waits for in-flight requests. */
   shutdownTimeoutMs: number;
   /** A connection silent this long before its handshake, or in the middle of a frame, is closed. */
@@ -95,6 +97,7 @@ export function defaultNodeConfig(): NodeConfig {
     produceTimeoutMsMax: 120_000,
     partitionsPerTopicMax: 1024,
     topicsMax: 10_000,
+    partitionsMax: 10_000,
     shutdownTimeoutMs: 10_000,
     stalledConnectionTimeoutMs: 30_000,
     logLevel: 'info',
@@ -218,6 +221,7 @@ const SPECS: readonly KeySpec[] = [
   spec('produceTimeoutMsMax', 'produce-timeout-ms-max', 'upper bound on a produce timeout', intIn(1, DAY_MS)),
   spec('partitionsPerTopicMax', 'partitions-per-topic-max', 'partitions per topic', intIn(1, 1_000_000)),
   spec('topicsMax', 'topics-max', 'topics on this node', intIn(1, 10_000_000)),
+  spec('partitionsMax', 'partitions-max', 'partitions across all topics on this node', intIn(1, 10_000_000)),
   spec('shutdownTimeoutMs', 'shutdown-timeout-ms', 'graceful stop bound', intIn(0, 10 * 60_000)),
   spec(
     'stalledConnectionTimeoutMs',

@@ -116,6 +116,25 @@ describe('topic catalogue', () => {
     expect(again.topics[0]!.error?.code).toBe(ErrorCode.TOPIC_ALREADY_EXISTS.code);
   });
 
+  it('bounds topics and partitions per node', async () => {
+    const b = await open({ topicsMax: 3, partitionsMax: 5 });
+    const r = await b.createTopics({
+      topics: [
+        { name: 'a', partitions: 2 },
+        { name: 'b', partitions: 4 },
+        { name: 'c', partitions: 3 },
+        { name: 'd', partitions: 1 },
+      ],
+    });
+    expect(r.topics.map((x) => x.error?.code ?? 0)).toEqual([
+      0,
+      ErrorCode.INVALID_REQUEST.code,
+      0,
+      ErrorCode.INVALID_REQUEST.code,
+    ]);
+    expect(b.partitionCount()).toBe(5);
+  });
+
   it('validateOnly checks without creating', async () => {
     const b = await open();
     const r = await b.createTopics({ topics: [{ name: 'dry', partitions: 1 }], validateOnly: true });
@@ -284,6 +303,8 @@ describe('produce and fetch', () => {
     const pending = b.fetch(fetchReq('t', 0, 0, { maxWaitMs: 60_000, minBytes: 1 }), ac.signal);
     ac.abort();
     expect((await pending).body.partitions[0]!.bytes).toBe(0);
+    // The long-poll left no listener behind.
+    expect(b.partitionOf({ topic: 't', partition: 0 }).partition.appended.listenerCount).toBe(0);
   });
 
   it('answers OFFSET_OUT_OF_RANGE outside [logStart, end] and empty at the end', async () => {

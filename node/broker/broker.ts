@@ -220,6 +220,12 @@ export class Broker {
     return [...this.topics.keys()].sort();
   }
 
+  partitionCount(): number {
+    let n = 0;
+    for (const t of this.topics.values()) n += t.partitions.length;
+    return n;
+  }
+
   /** [topic, partitions, bytes on disk] per topic, for metrics. */
   topicSizes(): [string, number, number][] {
     return [...this.topics.values()].map((t) => [
@@ -332,6 +338,12 @@ export class Broker {
           if (this.topics.size + opened.length + 1 > this.config.topicsMax) {
             throw new RaftbusError(ErrorCode.INVALID_REQUEST, {
               detail: `this node holds at most ${this.config.topicsMax} topics`,
+            });
+          }
+          const partitionsNow = this.partitionCount() + opened.reduce((n, o) => n + o.partitions.length, 0);
+          if (partitionsNow + spec.partitions > this.config.partitionsMax) {
+            throw new RaftbusError(ErrorCode.INVALID_REQUEST, {
+              detail: `this node holds at most ${this.config.partitionsMax} partitions, ${partitionsNow} exist`,
             });
           }
           const overrides = pickOverrides(spec.config);
