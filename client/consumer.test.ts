@@ -157,3 +157,23 @@ describe('Admin', () => {
     expect((await admin.listOffsets('t', 'earliest')).map((o) => o.offset)).toEqual([0, 0, 0]);
   });
 });
+
+describe('Consumer polling', () => {
+  it('does not busy-poll a node that answers empty fetches at once', async () => {
+    const consumer = new Consumer(client, { topic: 't', partitions: [0], from: 'latest', maxWaitMs: 0 });
+    await consumer.init();
+    const before = server.requestCounts.get(7) ?? 0;
+    const ac = new AbortController();
+    const run = (async () => {
+      for await (const _ of consumer.records({ signal: ac.signal })) {
+        // no records are produced
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    await run;
+    const fetches = (server.requestCounts.get(7) ?? 0) - before;
+    expect(fetches).toBeGreaterThan(0);
+    expect(fetches).toBeLessThanOrEqual(40); // at most one per 10 ms, not thousands
+  });
+});

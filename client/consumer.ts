@@ -150,8 +150,17 @@ export class Consumer {
       let next: Promise<FetchedPartition[]> | null = null;
       for (;;) {
         if (signal.aborted) return;
+        const fetchStartedMs = Date.now();
         const fetched = await (next ?? this.fetchOnce(signal));
         next = null;
+        if (!fetched.some((f) => f.chunks.length > 0)) {
+          // Nothing came back before maxWaitMs: a node that answers an empty fetch early (or
+          // maxWaitMs 0) must not turn this loop into a busy poll; at most one fetch per 100 ms.
+          const waitMs = Math.max(10, this.options.maxWaitMs ?? consumerDefaults.maxWaitMs);
+          const idleMs = Math.min(100, waitMs - (Date.now() - fetchStartedMs));
+          if (idleMs > 0) await sleep(idleMs, signal);
+          continue;
+        }
         // Prefetch: the positions after this response are known from the batch headers alone.
         const after = new Map(this.positions);
         for (const f of fetched) {
