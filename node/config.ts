@@ -44,6 +44,8 @@ export interface NodeConfig {
   /** Stop reading a connection while its unsent responses exceed this. */
   socketWriteBufferBytesMax: number;
   connectionsMax: number;
+  /** Bytes of requests being processed across all connections; past it every connection stops reading. */
+  requestBytesInFlightMax: number;
   /** Upper bound on a fetch long-poll, whatever the client asks. */
   fetchWaitMsMax: number;
   /** Upper bound on a produce timeout, whatever the client asks. */
@@ -93,6 +95,7 @@ export function defaultNodeConfig(): NodeConfig {
     inFlightRequestsMax: 1024,
     socketWriteBufferBytesMax: 32 * MiB,
     connectionsMax: 4096,
+    requestBytesInFlightMax: 512 * MiB,
     fetchWaitMsMax: 30_000,
     produceTimeoutMsMax: 120_000,
     partitionsPerTopicMax: 1024,
@@ -217,6 +220,12 @@ const SPECS: readonly KeySpec[] = [
     intIn(64 * 1024, 4096 * MiB),
   ),
   spec('connectionsMax', 'connections-max', 'client connections at once', intIn(1, 1_000_000)),
+  spec(
+    'requestBytesInFlightMax',
+    'request-bytes-in-flight-max',
+    'bytes of requests in flight across connections',
+    intIn(64 * 1024, 64 * 1024 * MiB),
+  ),
   spec('fetchWaitMsMax', 'fetch-wait-ms-max', 'upper bound on a fetch long-poll', intIn(0, DAY_MS)),
   spec('produceTimeoutMsMax', 'produce-timeout-ms-max', 'upper bound on a produce timeout', intIn(1, DAY_MS)),
   spec('partitionsPerTopicMax', 'partitions-per-topic-max', 'partitions per topic', intIn(1, 1_000_000)),

@@ -68,6 +68,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
       inFlightRequestsMax: config.inFlightRequestsMax,
       socketWriteBufferBytesMax: config.socketWriteBufferBytesMax,
       connectionsMax: config.connectionsMax,
+      requestBytesInFlightMax: config.requestBytesInFlightMax,
       stalledConnectionTimeoutMs: config.stalledConnectionTimeoutMs,
     },
     logger,

@@ -15,7 +15,12 @@ export function apiLabel(apiKey: number): string {
 }
 
 export interface MetricsSources {
-  connections(): { connections: number; pausedConnections: number; inFlightRequests: number };
+  connections(): {
+    connections: number;
+    pausedConnections: number;
+    inFlightRequests: number;
+    inFlightRequestBytes: number;
+  };
   /** [topic, partitions, bytes on disk] for every topic. */
   topics(): [string, number, number][];
 }
@@ -90,6 +95,14 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(metrics.sources?.connections().inFlightRequests ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'raftbus_request_bytes_in_flight',
+      help: 'Bytes of requests being processed, across connections.',
+      registers,
+      collect() {
+        this.set(metrics.sources?.connections().inFlightRequestBytes ?? 0);
       },
     });
     new Gauge({

@@ -163,6 +163,39 @@ describe('connection', () => {
   });
 });
 
+describe('node-wide request budget', () => {
+  it('stops reading every connection while requests in flight exceed it, and resumes them after', async () => {
+    const gate = gatedLogOpener();
+    t = await startTestNode({ requestBytesInFlightMax: 64 * 1024 }, { openLog: gate.open });
+    const a = await connected(t.node.port);
+    const b = await connected(t.node.port);
+    await a.call(ApiKey.CreateTopics, { topics: [{ name: 'g', partitions: 1 }] });
+    const big = batchOf(['z'.repeat(100_000)]);
+    const stuck = a.send(
+      ApiKey.Produce,
+      { acks: 1, timeoutMs: 30_000, partitions: [{ topic: 'g', partition: 0, batchBytes: big.byteLength }] },
+      [big],
+    );
+    await eventually(() => expect(gate.waiting()).toBe(1));
+    // b's next read is its last until the budget frees up.
+    await b.call(ApiKey.ListTopics, {});
+    const health = async () =>
+      (await (await fetch(`http://127.0.0.1:${t!.node.httpPort}/health`)).json()) as {
+        pausedConnections: number;
+        inFlightRequestBytes: number;
+      };
+    await eventually(async () => expect((await health()).pausedConnections).toBe(2));
+    expect((await health()).inFlightRequestBytes).toBeGreaterThan(64 * 1024);
+    const waiting = b.send(ApiKey.ListTopics, {});
+    gate.release();
+    await a.response(stuck);
+    await b.response(waiting);
+    await eventually(async () => expect((await health()).pausedConnections).toBe(0));
+    await a.close();
+    await b.close();
+  });
+});
+
 describe('stalled connections', () => {
   it('closes a connection that never handshakes or stops mid-frame, and keeps an idle one', async () => {
     t = await startTestNode({ stalledConnectionTimeoutMs: 200 });

@@ -13,12 +13,18 @@ import { ErrorCode, errorSpecByCode, RaftbusError } from '../protocol/errors.ts'
 import { encodeFrame, type Frame, FrameDecoder, FrameError, type FrameHeader, FrameType } from '../protocol/frame.ts';
 import type { Dispatcher, Reply, ReplyOrNone, RequestContext } from './dispatch.ts';
 import type { Logger } from './logger.ts';
+import type { RequestBudget } from './request-budget.ts';
 
 export interface ConnectionLimits {
   frameBytesMax: number;
   inFlightRequestsMax: number;
   socketWriteBufferBytesMax: number;
   stalledConnectionTimeoutMs: number;
+}
+
+/** What every connection shares. */
+export interface SharedLimits {
+  budget: RequestBudget;
 }
 
 /** After end(), how long the peer gets to read the last responses before the socket is destroyed. */
@@ -45,12 +51,15 @@ export class ClientConnection {
   private idleWaiters: (() => void)[] = [];
   private readonly closeWaiters: (() => void)[] = [];
   private readonly metrics: NodeMetrics | null;
+  private readonly budget: RequestBudget;
+  private readonly stopWatchingBudget: () => void;
 
   constructor(
     id: number,
     socket: Socket,
     dispatcher: Dispatcher,
     limits: ConnectionLimits,
+    shared: SharedLimits,
     logger: Logger,
     metrics: NodeMetrics | null = null,
   ) {
@@ -61,6 +70,8 @@ export class ClientConnection {
     this.dispatcher = dispatcher;
     this.logger = logger;
     this.metrics = metrics;
+    this.budget = shared.budget;
+    this.stopWatchingBudget = this.budget.onAvailable(() => this.updateReading());
     this.decoder = new FrameDecoder(limits.frameBytesMax);
     const conn = this;
     this.ctx = {
@@ -149,6 +160,7 @@ export class ClientConnection {
     const frameBytes = frame.raw.byteLength + 64;
     this.inFlight++;
     this.inFlightBytes += frameBytes;
+    this.budget.take(frameBytes);
     let reply: ReplyOrNone | Promise<ReplyOrNone>;
     try {
       reply = this.dispatcher.handle(frame, this.ctx);
@@ -199,6 +211,7 @@ export class ClientConnection {
   private release(frameBytes: number): void {
     this.inFlight--;
     this.inFlightBytes -= frameBytes;
+    this.budget.give(frameBytes);
     if (this.inFlight < 0 || this.inFlightBytes < 0) {
       throw new Error(`in-flight accounting went negative: ${this.inFlight} / ${this.inFlightBytes}`);
     }
@@ -267,7 +280,8 @@ export class ClientConnection {
     if (this.closed) return;
     const over =
       this.socket.writableLength > this.limits.socketWriteBufferBytesMax ||
-      this.inFlightBytes > this.limits.socketWriteBufferBytesMax;
+      this.inFlightBytes > this.limits.socketWriteBufferBytesMax ||
+      this.budget.exhausted;
     if (over && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -301,6 +315,7 @@ export class ClientConnection {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatchingBudget();
     this.abort.abort();
     const waiters = [...this.closeWaiters, ...this.idleWaiters];
     this.idleWaiters = [];

@@ -17,6 +17,7 @@ export interface HealthInfo {
   /** Connections not being read because their responses are not being read. */
   pausedConnections: number;
   inFlightRequests: number;
+  inFlightRequestBytes: number;
 }
 
 export interface MetricsSource {

@@ -8,9 +8,12 @@ import type { NodeMetrics } from '../metrics.ts';
 import { ClientConnection, type ConnectionLimits } from './connection.ts';
 import type { Dispatcher } from './dispatch.ts';
 import type { Logger } from './logger.ts';
+import { RequestBudget } from './request-budget.ts';
 
 export interface ClientServerOptions extends ConnectionLimits {
   connectionsMax: number;
+  /** Bytes of requests in flight across every connection. */
+  requestBytesInFlightMax: number;
 }
 
 export class ClientServer {
@@ -22,6 +25,7 @@ export class ClientServer {
   private nextId = 1;
   private accepting = true;
   private readonly metrics: NodeMetrics | null;
+  private readonly budget: RequestBudget;
 
   constructor(
     dispatcher: Dispatcher,
@@ -30,6 +34,7 @@ export class ClientServer {
     metrics: NodeMetrics | null = null,
   ) {
     this.metrics = metrics;
+    this.budget = new RequestBudget(options.requestBytesInFlightMax);
     this.dispatcher = dispatcher;
     this.options = options;
     this.logger = logger;
@@ -42,14 +47,19 @@ export class ClientServer {
   }
 
   /** Live counters for /health. */
-  stats(): { connections: number; pausedConnections: number; inFlightRequests: number } {
+  stats(): { connections: number; pausedConnections: number; inFlightRequests: number; inFlightRequestBytes: number } {
     let paused = 0;
     let inFlight = 0;
     for (const c of this.connections) {
       if (c.isPaused) paused++;
       inFlight += c.inFlightRequests;
     }
-    return { connections: this.connections.size, pausedConnections: paused, inFlightRequests: inFlight };
+    return {
+      connections: this.connections.size,
+      pausedConnections: paused,
+      inFlightRequests: inFlight,
+      inFlightRequestBytes: this.budget.usedBytes,
+    };
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -78,7 +88,15 @@ export class ClientServer {
       socket.destroy();
       return;
     }
-    const conn = new ClientConnection(this.nextId++, socket, this.dispatcher, this.options, this.logger, this.metrics);
+    const conn = new ClientConnection(
+      this.nextId++,
+      socket,
+      this.dispatcher,
+      this.options,
+      { budget: this.budget },
+      this.logger,
+      this.metrics,
+    );
     this.connections.add(conn);
     socket.once('close', () => this.connections.delete(conn));
   }
