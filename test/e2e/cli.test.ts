@@ -137,7 +137,7 @@ describe('raftbus CLI', () => {
 
   it('fails with exit code 1 when consume --count is not reached in time', async () => {
     expect((await inProcess(['topic', 'create', 'empty', '--partitions', '1'])).code).toBe(0);
-    const r = await inProcess(['consume', 'empty', '--count', '1', '--timeout-ms', '300']);
+    const r = await inProcess(['consume', 'empty', '--count', '1', '--timeout-ms', '1500']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('got 0 of 1 records');
   });
