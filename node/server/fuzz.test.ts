@@ -83,7 +83,10 @@ function randomValue(r: () => number, depth = 0): unknown {
   }
 }
 
-/** Valid frames the storm starts from. Produces and metadata only touch the 'storm' topic. */
+/**
+ * Valid frames the storm starts from. Writes (produce, create, delete) only name storm topics; 'keep'
+ * appears only under reads, where no single mutation turns it into a delete.
+ */
 function templates(r: () => number): Buffer[] {
   const frame = (apiKey: number, body: unknown, raw: Uint8Array[] = []): Buffer =>
     Buffer.concat(
@@ -114,6 +117,9 @@ function templates(r: () => number): Buffer[] {
       partitions: [{ topic: 'keep', partition: 0, offset: 0, maxBytes: 4096 }],
     }),
     frame(ApiKey.ListOffsets, { partitions: [{ topic: 'keep', partition: 1, timestamp: -1 }] }),
+    frame(ApiKey.CreateTopics, { topics: [{ name: 'storm2', partitions: 2, config: { retentionMs: 60_000 } }] }),
+    frame(ApiKey.DeleteTopics, { topics: ['storm2'] }),
+    frame(ApiKey.DescribeTopics, { topics: ['storm', 'storm2'] }),
   ];
 }
 
@@ -190,7 +196,8 @@ beforeAll(async () => {
   const logger = createLogger('error', {}, (line) => {
     unexpectedErrors.push(line);
   });
-  t = await startTestNode({ inFlightRequestsMax: 64 }, { logger });
+  // Bounded partitions: a flipped bit in a create's partition count must not make the storm about opening logs.
+  t = await startTestNode({ inFlightRequestsMax: 64, partitionsMax: 300 }, { logger });
   const c = await RawClient.connect(t.node.port);
   await c.handshake();
   await c.call(ApiKey.CreateTopics, {
