@@ -297,6 +297,42 @@ describe('§5.7 / thesis §5 log compaction and InstallSnapshot', () => {
     expect(c.node(3).storage.snapshot().meta.index).toBe(applied);
   });
 
+  it('a snapshot lost without any reportSnapshot is retried after about three election timeouts', () => {
+    const c = new TestCluster({ voters: [1, 2, 3] });
+    c.elect(1);
+    c.isolated.add(3);
+    for (let i = 0; i < 3; i++) c.node(1).raft.propose(utf8(`s${i}`));
+    c.stabilize();
+    const leader = c.node(1);
+    const applied = leader.raft.status().applied;
+    leader.storage.createSnapshot(applied, undefined, utf8('image'));
+    leader.storage.compact(applied);
+    c.isolated.delete(3);
+    let snapshotsSent = 0;
+    const dropSnapshots = (m: { type: number }) => {
+      if (m.type !== MessageType.Snapshot) return true;
+      snapshotsSent++;
+      return false;
+    };
+    const electionTicks = leader.config.electionTicks;
+    for (let tick = 0; tick < 2 * electionTicks; tick++) {
+      c.tickAll();
+      for (let i = 0; i < 5; i++) {
+        for (const id of [1, 2, 3]) while (c.handleReady(id));
+        c.deliver(dropSnapshots);
+      }
+    }
+    expect(snapshotsSent).toBe(1); // still waiting for the first one
+    for (let tick = 0; tick < 2 * electionTicks && snapshotsSent < 2; tick++) {
+      c.tickAll();
+      for (let i = 0; i < 5; i++) {
+        for (const id of [1, 2, 3]) while (c.handleReady(id));
+        c.deliver(dropSnapshots);
+      }
+    }
+    expect(snapshotsSent).toBe(2);
+  });
+
   it('a follower installs a snapshot in Ready.snapshot, then applies entries after it', () => {
     const n = newNode(2, { term: 1 });
     const snap = {
