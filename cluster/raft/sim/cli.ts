@@ -6,6 +6,7 @@
  *   --unsafe <switch>    run with one deliberately broken Raft rule
  *   --trace-lines N      trace lines kept for a failure report (default 60)
  *   --stop-on-failure    with --seeds: stop at the first failing seed
+ *   --stats              with --seeds: print what the seeds exercised (averages of the run stats)
  *
  * Exit code: 0 when every seed passed, 1 when any failed, 2 for bad usage.
  */
@@ -41,6 +42,7 @@ function main(): void {
       verbose: { type: 'boolean', default: false },
       'trace-lines': { type: 'string' },
       'stop-on-failure': { type: 'boolean', default: false },
+      stats: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -74,9 +76,16 @@ function main(): void {
   const failures: number[] = [];
   const startedMs = performance.now();
   let events = 0;
+  const totals = new Map<string, { sum: number; seeds: number }>();
   for (let s = start; s < start + count; s++) {
     const r = runSimulation({ seed: s, unsafe, traceLinesMax, makeCore: makeRaftNode });
     events += r.stats.events;
+    for (const [k, v] of Object.entries(r.stats)) {
+      const t = totals.get(k) ?? { sum: 0, seeds: 0 };
+      t.sum += v;
+      if (v > 0) t.seeds++;
+      totals.set(k, t);
+    }
     if (!r.ok) {
       failures.push(s);
       process.stdout.write(`${formatFailure(r)}\n`);
@@ -95,6 +104,12 @@ function main(): void {
     `summary: seeds ${start}..${start + count - 1}${unsafe ? ` unsafe=${unsafe}` : ''}: ${failures.length} failed` +
       `${failures.length > 0 ? ` [${failures.slice(0, 50).join(', ')}${failures.length > 50 ? ', ...' : ''}]` : ''} in ${secs.toFixed(1)}s (${events} events)\n`,
   );
+  if (values.stats) {
+    // What the seeds exercised: a swarm that never sends a snapshot checks nothing about snapshots.
+    for (const [k, t] of totals) {
+      process.stdout.write(`  ${k.padEnd(20)} avg ${(t.sum / count).toFixed(1).padStart(10)}  seeds>0 ${t.seeds}\n`);
+    }
+  }
   process.exit(failures.length > 0 ? 1 : 0);
 }
 

@@ -40,6 +40,7 @@ export function formatStats(r: SimResult): string {
   return (
     `events=${s.events} virtual=${s.virtualMs}ms msgs=${s.messagesSent}/${s.messagesDelivered} proposals=${s.proposals} ` +
     `committed=${s.committedIndexMax} applied=${s.appliedIndexMax} terms=${s.leaderTerms} crashes=${s.crashes} ` +
-    `partitions=${s.partitions} confchanges=${s.confChanges} compactions=${s.compactions} liveness=${s.livenessMs}ms`
+    `partitions=${s.partitions} confchanges=${s.confChanges}/${s.confChangesApplied} compactions=${s.compactions} ` +
+    `snapshots=${s.snapshotsSent} transfers=${s.transfersStarted} liveness=${s.livenessMs}ms`
   );
 }

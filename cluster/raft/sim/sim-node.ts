@@ -29,7 +29,7 @@ export interface NodeHost {
   onApplied(node: SimNode, e: Entry, cc: ConfChange | undefined): void;
   note(node: SimNode, what: string, fields: readonly number[]): void;
   /** The node's commit index moved forward while it was leader (a moment worth crashing at). */
-  onLeaderCommit(node: SimNode, commit: number): void;
+  onLeaderCommit(node: SimNode, commit: number, term: number): void;
 }
 
 export type CoreFactory = (config: RaftConfig, storage: RaftLogStorage) => RaftCore;
@@ -343,7 +343,7 @@ export class SimNode {
     const commitBefore = this.lastCommit;
     checker.observeCommit(this.id, st.commit, st.term, this.disk.current);
     this.lastCommit = st.commit;
-    if (st.role === 'leader' && st.commit > commitBefore) this.host.onLeaderCommit(this, st.commit);
+    if (st.role === 'leader' && st.commit > commitBefore) this.host.onLeaderCommit(this, st.commit, st.term);
     if (st.role === 'leader') checker.observeLeaderLog(this.id, st.term, this.disk.current);
   }
 }

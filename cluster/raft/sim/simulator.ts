@@ -13,7 +13,7 @@ import { EventQueue } from './event-queue.ts';
 import { Invariant } from './invariants.ts';
 import { SimNetwork } from './network.ts';
 import { SimPrng } from './prng.ts';
-import { SafetyChecker } from './safety-checker.ts';
+import { SafetyChecker, termAt } from './safety-checker.ts';
 import { type CoreFactory, type NodeHost, NodeState, SimNode } from './sim-node.ts';
 import { contentOf, EMPTY_IMAGE, encodeImage } from './state-machine.ts';
 import { drawSwarmConfig, type SwarmConfig, type UnsafeSwitchName } from './swarm.ts';
@@ -60,6 +60,12 @@ export interface SimStats {
   partitions: number;
   confChanges: number;
   compactions: number;
+  /** Snapshot messages sent by leaders (followers behind a compacted log). */
+  snapshotsSent: number;
+  /** TimeoutNow messages: leadership transfers that reached the handover. */
+  transfersStarted: number;
+  /** Distinct ConfChange entries applied somewhere (so committed). */
+  confChangesApplied: number;
   leaderTerms: number;
   virtualMs: number;
   livenessMs: number;
@@ -150,6 +156,7 @@ export class Simulation implements NodeHost {
   private readonly probeContents = new Set<string>();
   private probeIndex = 0;
   private readonly terms = new Set<number>();
+  private readonly confIndexesApplied = new Set<number>();
   readonly stats: SimStats = {
     events: 0,
     messagesSent: 0,
@@ -161,6 +168,9 @@ export class Simulation implements NodeHost {
     partitions: 0,
     confChanges: 0,
     compactions: 0,
+    snapshotsSent: 0,
+    transfersStarted: 0,
+    confChangesApplied: 0,
     leaderTerms: 0,
     virtualMs: 0,
     livenessMs: 0,
@@ -422,6 +432,8 @@ export class Simulation implements NodeHost {
         throw new InvariantViolationError(Invariant.CoreContract, `node ${from.id} emitted a message from ${m.from}`);
       }
       this.stats.messagesSent++;
+      if (m.type === MessageType.Snapshot) this.stats.snapshotsSent++;
+      else if (m.type === MessageType.TimeoutNow) this.stats.transfersStarted++;
       const delays = this.net.route(m.from, m.to);
       this.record(
         [20, m.type, m.from, m.to, m.term, m.index, delays.length, early ? 1 : 0],
@@ -463,6 +475,10 @@ export class Simulation implements NodeHost {
   onApplied(node: SimNode, e: Entry, cc: ConfChange | undefined): void {
     if (this.probeIndex === 0 && this.probeContents.has(contentOf(e))) this.probeIndex = e.index;
     if (cc === undefined) return;
+    if (!this.confIndexesApplied.has(e.index)) {
+      this.confIndexesApplied.add(e.index);
+      this.stats.confChangesApplied++;
+    }
     this.record(
       [30, node.id, e.index],
       () => `apply ${node.id} conf change @${e.index} ${JSON.stringify(cc.changes)} -> voters ${node.confState.voters}`,
@@ -489,10 +505,21 @@ export class Simulation implements NodeHost {
     }
   }
 
-  onLeaderCommit(node: SimNode, commit: number): void {
-    if (this.phase !== 'faults' || !this.rnd.chancePerMille(this.cfg.faults.leaderKillOnCommitPerMille)) return;
-    const delay = this.rnd.between(0, 2 * this.cfg.tickMs);
-    this.record([41, node.id, commit], () => `leader ${node.id} committed ${commit}: crash in ${delay}ms`);
+  onLeaderCommit(node: SimNode, commit: number, term: number): void {
+    if (this.phase !== 'faults') return;
+    const f = this.cfg.faults;
+    // Figure 8's moment: the commit index now covers an entry of an earlier term.
+    const committedTerm = termAt(node.disk.current, commit);
+    const oldTerm = committedTerm !== undefined && committedTerm < term;
+    const perMille = oldTerm
+      ? Math.max(f.leaderKillOnCommitPerMille, f.leaderKillOnOldTermCommitPerMille)
+      : f.leaderKillOnCommitPerMille;
+    if (!this.rnd.chancePerMille(perMille)) return;
+    const delay = this.rnd.between(0, oldTerm ? 1 : 2 * this.cfg.tickMs);
+    this.record(
+      [41, node.id, commit, oldTerm ? 1 : 0],
+      () => `leader ${node.id} committed ${commit}${oldTerm ? " (an earlier term's entry)" : ''}: crash in ${delay}ms`,
+    );
     this.queue.push(this.nowMs + delay, { k: 'crash', node: node.id, inc: node.incarnation });
   }
 
@@ -637,7 +664,12 @@ export class Simulation implements NodeHost {
     const w = this.cfg.workload;
     if (this.phase === 'liveness') {
       const leader = leaders[0];
-      if (leader !== undefined) {
+      const st = leader?.raft().status();
+      if (
+        leader !== undefined &&
+        st !== undefined &&
+        st.lastIndex - st.commit < this.cfg.workload.uncommittedEntriesMax
+      ) {
         const data = this.nextValueBytes(true);
         this.probeContents.add(contentOf({ term: 0, index: 0, type: 0, data }));
         this.stats.proposals++;
@@ -650,9 +682,15 @@ export class Simulation implements NodeHost {
       // Clients talk to whoever claims leadership, stale leaders included.
       if (leaders.length === 0) return;
       const leader = this.rnd.pick(leaders);
-      const data = this.nextValueBytes(false);
-      this.stats.proposals++;
-      this.tryAct(leader, 'propose', (c) => c.propose(data));
+      const st = leader.raft().status();
+      if (st.lastIndex - st.commit >= this.cfg.workload.uncommittedEntriesMax) return; // the client waits
+      // A client batch: several proposals land in one Ready (and one fsync) at the leader.
+      const batch = this.rnd.between(1, this.cfg.workload.proposalsPerStepMax);
+      for (let i = 0; i < batch; i++) {
+        const data = this.nextValueBytes(false);
+        this.stats.proposals++;
+        if (!this.tryAct(leader, 'propose', (c) => c.propose(data))) break;
+      }
     } else if (roll < 87) {
       if (w.confChange && leaders.length > 0) this.changeMembership(this.rnd.pick(leaders));
     } else if (roll < 91) {

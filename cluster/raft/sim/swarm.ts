@@ -45,6 +45,8 @@ export interface SwarmConfig {
     leaderKillPerMille: number;
     /** Crash a leader right after its commit index advances, before followers learn it. */
     leaderKillOnCommitPerMille: number;
+    /** Crash a leader right after its commit index covers an entry of an earlier term (Figure 8). */
+    leaderKillOnOldTermCommitPerMille: number;
     /** Per sync: crash the node while that fsync is in flight (torn writes). */
     crashDuringSyncPerMille: number;
     /** On a crash, keep a random prefix of the unsynced writes (the kernel flushed some). */
@@ -58,6 +60,9 @@ export interface SwarmConfig {
     /** Tell a random node to campaign (extra leader churn). */
     campaign: boolean;
     valueBytesMax: number;
+    proposalsPerStepMax: number;
+    /** Client backpressure: no new proposals while the leader holds this many uncommitted entries. */
+    uncommittedEntriesMax: number;
   };
   unsafe: UnsafeRaftSwitches;
 }
@@ -105,7 +110,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
     fsyncMinMs: 0,
     fsyncMaxMs: 0,
     fsyncFaultExtraMaxMs: 0,
-    faultPhaseMs: p.between(1500, 3000),
+    faultPhaseMs: p.between(2000, 4000),
     livenessBudgetMs: 0,
     faultIntervalMs: p.between(50, 400),
     clientIntervalMs: p.between(5, 40),
@@ -117,6 +122,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       electionStorm: p.between(0, 3) === 0,
       leaderKillPerMille: p.pick([0, 0, 100, 400]),
       leaderKillOnCommitPerMille: p.pick([0, 0, 0, 20]),
+      leaderKillOnOldTermCommitPerMille: p.pick([0, 0, 200]),
       crashDuringSyncPerMille: p.pick([0, 0, 5, 30]),
       crashKeepsPrefix: p.bool(),
       restartDelayMaxMs: p.pick([10, 100, 500]),
@@ -127,6 +133,8 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       compaction: p.bool(),
       campaign: p.between(0, 3) === 0,
       valueBytesMax: p.pick([8, 64, 300]),
+      proposalsPerStepMax: p.pick([1, 3, 8]),
+      uncommittedEntriesMax: p.pick([16, 64, 256]),
     },
     unsafe: {},
   };
@@ -138,6 +146,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
     // Without crashes, no targeted crashes either.
     cfg.faults.leaderKillPerMille = 0;
     cfg.faults.leaderKillOnCommitPerMille = 0;
+    cfg.faults.leaderKillOnOldTermCommitPerMille = 0;
     cfg.faults.crashDuringSyncPerMille = 0;
   }
   if (unsafe !== undefined) targetUnsafe(cfg, p, unsafe);
@@ -159,7 +168,11 @@ function enforceTimingRule(cfg: SwarmConfig): void {
 
 /** Enough virtual time for many election rounds and round trips, even with the slowest draws. */
 export function livenessBudgetMs(cfg: SwarmConfig): number {
-  return 40 * cfg.electionTicks * cfg.tickMs + 20 * (cfg.network.delayMaxMs + cfg.fsyncMaxMs) + 2000;
+  const roundTripMs = 2 * cfg.network.delayMaxMs + cfg.fsyncMaxMs + 1;
+  // A new leader may first have to bring followers over the whole uncommitted backlog, possibly
+  // one entry per round trip (tiny maxMsgBytes), before its own entry commits.
+  const backlogMs = cfg.workload.uncommittedEntriesMax * roundTripMs;
+  return 40 * cfg.electionTicks * cfg.tickMs + 20 * roundTripMs + backlogMs + 2000;
 }
 
 /**
@@ -193,14 +206,19 @@ function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): v
       cfg.faults.crash = true;
       cfg.faults.partition = true;
       cfg.faults.leaderKillPerMille = 500;
-      cfg.faults.leaderKillOnCommitPerMille = 300;
+      cfg.faults.leaderKillOnCommitPerMille = 100;
+      cfg.faults.leaderKillOnOldTermCommitPerMille = 900;
       cfg.faults.restartDelayMaxMs = 30;
       cfg.network.delayMinMs = 1;
-      cfg.network.delayMaxMs = 15;
+      cfg.network.delayMaxMs = 6;
+      cfg.fsyncMinMs = 0;
+      cfg.fsyncMaxMs = 1;
       cfg.network.lossPerMille = p.pick([50, 100, 200]);
       cfg.workload.campaign = true;
       cfg.workload.compaction = false;
       cfg.workload.confChange = false;
+      cfg.workload.proposalsPerStepMax = 1;
+      cfg.workload.uncommittedEntriesMax = 1000;
       cfg.preVote = false;
       cfg.checkQuorum = false;
       break;
