@@ -196,6 +196,36 @@ describe('node-wide request budget', () => {
   });
 });
 
+describe('node-wide request budget, partial frames', () => {
+  it('charges partial frames to the budget, pauses connections between frames, and lets partial ones finish', async () => {
+    t = await startTestNode({ requestBytesInFlightMax: 64 * 1024 });
+    const a = await connected(t.node.port);
+    const b = await connected(t.node.port);
+    const health = async () =>
+      (await (await fetch(`http://127.0.0.1:${t!.node.httpPort}/health`)).json()) as {
+        pausedConnections: number;
+        inFlightRequestBytes: number;
+      };
+    // a is mid-way through a frame large enough to exhaust the budget.
+    const frame = Buffer.alloc(200_004);
+    frame.writeUInt32BE(200_000, 0);
+    frame.writeUInt8(0xee, 4);
+    a.writeRaw(frame.subarray(0, 100_000));
+    await eventually(async () => expect((await health()).inFlightRequestBytes).toBeGreaterThan(64 * 1024));
+    // b is between frames: its next read is its last while the budget is exhausted.
+    await b.call(ApiKey.ListTopics, {});
+    await eventually(async () => expect((await health()).pausedConnections).toBe(1));
+    // a is not paused: it may finish its frame (which is garbage, so the node closes it, freeing the budget).
+    a.writeRaw(frame.subarray(100_000));
+    await a.closed;
+    await eventually(async () =>
+      expect(await health()).toMatchObject({ inFlightRequestBytes: 0, pausedConnections: 0 }),
+    );
+    await b.call(ApiKey.ListTopics, {});
+    await b.close();
+  });
+});
+
 describe('stalled connections', () => {
   it('closes a connection that never handshakes or stops mid-frame, and keeps an idle one', async () => {
     t = await startTestNode({ stalledConnectionTimeoutMs: 200 });

@@ -52,6 +52,8 @@ export class ClientConnection {
   private readonly closeWaiters: (() => void)[] = [];
   private readonly metrics: NodeMetrics | null;
   private readonly budget: RequestBudget;
+  /** The decoder's partial-frame bytes as last charged to the budget. */
+  private partialBytesCharged = 0;
   private readonly stopWatchingBudget: () => void;
 
   constructor(
@@ -135,11 +137,21 @@ export class ClientConnection {
       this.destroy();
       return;
     }
+    this.chargePartialFrame();
     for (const frame of frames) {
       if (this.closed) return;
       this.onFrame(frame);
     }
     this.updateReading();
+  }
+
+  /** A partial frame is request memory too: charge what the decoder holds to the node's budget. */
+  private chargePartialFrame(): void {
+    const now = this.closed ? 0 : this.decoder.bufferedBytes;
+    const delta = now - this.partialBytesCharged;
+    if (delta > 0) this.budget.take(delta);
+    else if (delta < 0) this.budget.give(-delta);
+    this.partialBytesCharged = now;
   }
 
   private onFrame(frame: Frame): void {
@@ -281,7 +293,9 @@ export class ClientConnection {
     const over =
       this.socket.writableLength > this.limits.socketWriteBufferBytesMax ||
       this.inFlightBytes > this.limits.socketWriteBufferBytesMax ||
-      this.budget.exhausted;
+      // Over the node's budget, no connection starts a new frame; one already mid-frame may finish it
+      // (at most frameBytesMax more), or frames that would free the budget could never complete.
+      (this.budget.exhausted && this.decoder.bufferedBytes === 0);
     if (over && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -315,6 +329,7 @@ export class ClientConnection {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.chargePartialFrame();
     this.stopWatchingBudget();
     this.abort.abort();
     const waiters = [...this.closeWaiters, ...this.idleWaiters];
