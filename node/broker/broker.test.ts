@@ -15,7 +15,8 @@ import { decodeBatch, encodeBatch, splitBatches } from '../storage/batch.ts';
 import { MemoryLog } from '../storage/memory-log.ts';
 import { Broker, type LogOpener } from './broker.ts';
 import { DataDirLockedError } from './data-dir-lock.ts';
-import { type Partition, requireLeader } from './partition.ts';
+import { LocalPartition, type Partition, requireLeader } from './partition.ts';
+import { CatalogueError } from './topic-store.ts';
 
 let dir: string;
 let broker: Broker | null = null;
@@ -380,5 +381,43 @@ describe('leadership', () => {
     expect(caught).toBeInstanceOf(RaftbusError);
     expect((caught as RaftbusError).is(ErrorCode.NOT_LEADER)).toBe(true);
     expect((caught as RaftbusError).details).toMatchObject({ leader: 2, topic: 't', partition: 3 });
+  });
+
+  it('routes produce, fetch and list offsets on a follower partition to NOT_LEADER, and metadata names its leader', async () => {
+    // Partition 1 of every topic is led by node 2: what a replicated partition on a follower looks like.
+    class FollowerPartition extends LocalPartition {
+      override readonly isLeader = false;
+      override readonly leaderId = 2;
+    }
+    broker = await Broker.open({
+      config: config(),
+      openLog,
+      logger: silentLogger,
+      self: () => ({ nodeId: 1, host: '127.0.0.1', port: 9092, rack: null }),
+      makePartition: (topic, partition, log) =>
+        partition === 1
+          ? new FollowerPartition(topic, partition, 1, log)
+          : new LocalPartition(topic, partition, 1, log),
+    });
+    const b = broker;
+    await b.createTopics({ topics: [{ name: 't', partitions: 2 }] });
+    const notLeader = ErrorCode.NOT_LEADER.code;
+    const p = await produce(b, 't', 1, batch(['x']));
+    expect(p.error).toMatchObject({ code: notLeader, details: { leader: 2 } });
+    expect((await produce(b, 't', 0, batch(['x']))).error).toBeNull();
+    expect((await b.fetch(fetchReq('t', 1, 0))).body.partitions[0]!.error?.code).toBe(notLeader);
+    const lo = await b.listOffsets({ partitions: [{ topic: 't', partition: 1, timestamp: OffsetSpec.latest }] });
+    expect(lo.partitions[0]!.error?.code).toBe(notLeader);
+    expect(b.metadata({ topics: ['t'] }).topics[0]!.partitions.map((x) => x.leader)).toEqual([1, 2]);
+  });
+});
+
+describe('catalogue corruption', () => {
+  it('refuses to start on an unreadable catalogue and releases the data dir', async () => {
+    await mkdir(join(dir, 'meta'), { recursive: true });
+    await writeFile(join(dir, 'meta', 'topics.json'), '{"version":1,"topics":[{"name":"..","partitions":1}]}');
+    await expect(open()).rejects.toThrow(CatalogueError);
+    await writeFile(join(dir, 'meta', 'topics.json'), '{"version":1,"topics":[]}');
+    await open();
   });
 });

@@ -61,6 +61,11 @@ export interface BrokerOptions {
   /** This node as clients should reach it (known once the listener is bound). */
   self: () => BrokerInfo;
   metrics?: NodeMetrics | null;
+  /**
+   * Wraps an opened log as a Partition. Default: LocalPartition, led by this node. The cluster
+   * plugs in a replicated partition here (append through Raft, NOT_LEADER on followers).
+   */
+  makePartition?: (topic: string, partition: number, log: PartitionLog) => Partition;
 }
 
 interface TopicState {
@@ -103,6 +108,7 @@ export class Broker {
   private closed: Promise<void> | null = null;
   private lock: DataDirLock | null = null;
   private readonly metrics: NodeMetrics | null;
+  private readonly makePartition: (topic: string, partition: number, log: PartitionLog) => Partition;
 
   private constructor(opts: BrokerOptions) {
     this.config = opts.config;
@@ -111,6 +117,8 @@ export class Broker {
     this.logger = opts.logger;
     this.self = opts.self;
     this.metrics = opts.metrics ?? null;
+    this.makePartition =
+      opts.makePartition ?? ((topic, partition, log) => new LocalPartition(topic, partition, this.config.nodeId, log));
     this.store = new TopicStore(this.dataDir);
   }
 
@@ -179,7 +187,7 @@ export class Broker {
         const dir = join(this.topicDir(topic), String(i));
         await mkdir(dir, { recursive: true });
         const log = await this.openLog(dir, logConfig);
-        out.push(new LocalPartition(topic, i, this.config.nodeId, log));
+        out.push(this.makePartition(topic, i, log));
       }
     } catch (err) {
       await Promise.allSettled(out.map((p) => p.close()));

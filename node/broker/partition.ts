@@ -46,7 +46,7 @@ export function requireLeader(p: Partition): void {
 export class LocalPartition implements Partition {
   readonly topic: string;
   readonly partition: number;
-  readonly isLeader = true;
+  readonly isLeader: boolean = true;
   readonly leaderId: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
