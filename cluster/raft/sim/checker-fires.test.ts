@@ -42,4 +42,19 @@ describe('the simulator reports what it cannot check by invariants on logs', () 
     expect(r.violation?.message).toMatch(/tick threw RangeError: boom/);
     expect(r.traceTail.length).toBeGreaterThan(0);
   });
+
+  it('linearizable reads: a core that answers ReadIndex with a stale index is caught', () => {
+    const stale = brokenCore((core) => ({
+      ready: () => {
+        const rd = core.ready();
+        return { ...rd, readStates: rd.readStates.map((rs) => ({ ...rs, index: 0 })) };
+      },
+    }));
+    let violation: string | undefined;
+    for (let seed = 1; seed <= 40 && violation === undefined; seed++) {
+      const r = runSimulation({ seed, makeCore: stale });
+      if (!r.ok) violation = r.violation?.invariant;
+    }
+    expect(violation).toBe(Invariant.ReadIndexLinearizable);
+  });
 });

@@ -14,6 +14,8 @@ export const Invariant = {
   CommitMonotonic: 'commit-monotonic',
   /** Entries are applied only once durable on the applying node. */
   ApplyDurable: 'apply-durable',
+  /** A ReadIndex answer covers every write committed before the read was requested (§6.4). */
+  ReadIndexLinearizable: 'read-index-linearizable',
   /** After faults stop and the network heals, the cluster elects a leader and commits again. */
   Liveness: 'liveness',
   /** The core broke its own contract (threw, emitted an impossible Ready). */

@@ -10,6 +10,7 @@ export function describeConfig(r: SimResult): string {
     f.asymmetricPartition ? 'asym' : '',
     f.slowDisk ? 'slowdisk' : '',
     f.electionStorm ? 'storm' : '',
+    f.pause ? 'pause' : '',
     f.leaderKillPerMille > 0 ? `leaderkill${f.leaderKillPerMille}` : '',
     f.crashDuringSyncPerMille > 0 ? `synccrash${f.crashDuringSyncPerMille}` : '',
   ].filter((s) => s !== '');
@@ -41,6 +42,6 @@ export function formatStats(r: SimResult): string {
     `events=${s.events} virtual=${s.virtualMs}ms msgs=${s.messagesSent}/${s.messagesDelivered} proposals=${s.proposals} ` +
     `committed=${s.committedIndexMax} applied=${s.appliedIndexMax} terms=${s.leaderTerms} crashes=${s.crashes} ` +
     `partitions=${s.partitions} confchanges=${s.confChanges}/${s.confChangesApplied} compactions=${s.compactions} ` +
-    `snapshots=${s.snapshotsSent} transfers=${s.transfersStarted} liveness=${s.livenessMs}ms`
+    `snapshots=${s.snapshotsSent} transfers=${s.transfersStarted} reads=${s.readsAnswered} liveness=${s.livenessMs}ms`
   );
 }

@@ -87,6 +87,7 @@ function setup() {
     onApplied: (_n, e) => events.push(`apply:${e.index}`),
     note: () => {},
     onLeaderCommit: () => {},
+    onReadState: () => {},
   };
   const core = new ScriptedCore();
   const node = new SimNode({
@@ -180,5 +181,31 @@ describe('SimNode driver order', () => {
     expect(node.disk.current.hardState.vote).toBe(0);
     node.syncDone(t); // the completion of the dead process's fsync
     expect(node.disk.durable.entries.length).toBe(0);
+  });
+
+  it('a paused process neither steps nor finishes its fsync until resumed', () => {
+    const { node, core, events, token } = setup();
+    node.start();
+    core.readies.push({
+      entries: [entry],
+      hardState: { term: 1, vote: 1, commit: 0 },
+      mustSync: true,
+      messages: [msg(MessageType.AppResp, 2)],
+      earlyMessages: [],
+      committedEntries: [],
+      readStates: [],
+    });
+    node.tick();
+    node.pause();
+    expect(node.available).toBe(false);
+    node.syncDone(token()); // the disk finished, the process did not notice yet
+    node.receive(msg(MessageType.Heartbeat, 1));
+    node.tick();
+    expect(events).toEqual(['fsync-start']);
+    expect(core.calls).toEqual(['tick', 'ready']);
+    node.resume();
+    expect(events).toEqual(['fsync-start', 'send:2']);
+    expect(core.calls).toEqual(['tick', 'ready', 'advance', 'step', 'tick']);
+    expect(node.disk.durable.entries.length).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import {
   type RaftConfig,
   type RaftCore,
   type RaftLogStorage,
+  type ReadState,
   type Ready,
   type Role,
 } from '../types.ts';
@@ -30,6 +31,8 @@ export interface NodeHost {
   note(node: SimNode, what: string, fields: readonly number[]): void;
   /** The node's commit index moved forward while it was leader (a moment worth crashing at). */
   onLeaderCommit(node: SimNode, commit: number, term: number): void;
+  /** A linearizable read may now be served at `rs.index`. */
+  onReadState(node: SimNode, rs: ReadState): void;
 }
 
 export type CoreFactory = (config: RaftConfig, storage: RaftLogStorage) => RaftCore;
@@ -83,6 +86,9 @@ export class SimNode {
   /** Bumped on every start: events addressed to an older incarnation are dropped. */
   incarnation = 0;
   private syncing: InFlightSync | undefined;
+  /** A paused process (SIGSTOP, a long GC): no ticks, no steps, no fsync completions until resumed. */
+  private paused = false;
+  private syncDoneWhilePaused: number | undefined;
   private nextSyncToken = 1;
   private inbox: Message[] = [];
   private pendingTicks = 0;
@@ -152,6 +158,8 @@ export class SimNode {
     this.state = NodeState.Running;
     this.incarnation++;
     this.syncing = undefined;
+    this.paused = false;
+    this.syncDoneWhilePaused = undefined;
     this.inbox = [];
     this.pendingTicks = 0;
     this.lastRole = 'follower';
@@ -165,6 +173,8 @@ export class SimNode {
     if (this.state !== NodeState.Running) throw new SimUsageError(`node ${this.id} is not running`);
     this.core = undefined;
     this.syncing = undefined;
+    this.paused = false;
+    this.syncDoneWhilePaused = undefined;
     this.inbox = [];
     this.pendingTicks = 0;
     this.state = NodeState.Crashed;
@@ -179,9 +189,42 @@ export class SimNode {
     this.state = NodeState.Retired;
   }
 
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Running and able to serve a client right now. */
+  get available(): boolean {
+    return this.running && !this.paused;
+  }
+
+  pause(): void {
+    if (this.running) this.paused = true;
+  }
+
+  /** The process continues: a finished fsync completes, then everything that queued up is stepped. */
+  resume(): void {
+    if (!this.running || !this.paused) return;
+    this.paused = false;
+    const token = this.syncDoneWhilePaused;
+    this.syncDoneWhilePaused = undefined;
+    if (token !== undefined) {
+      this.syncDone(token);
+      return;
+    }
+    if (this.syncing !== undefined && !this.limits.stepWhileSyncing) return;
+    this.drainInbox();
+    this.afterInput();
+  }
+
+  /** Input waits while the process is paused, or blocked on an fsync in a sequential driver. */
+  private get blocked(): boolean {
+    return this.paused || (this.syncing !== undefined && !this.limits.stepWhileSyncing);
+  }
+
   tick(): void {
     if (!this.running) return;
-    if (this.syncing !== undefined && !this.limits.stepWhileSyncing) {
+    if (this.blocked) {
       this.pendingTicks = Math.min(this.pendingTicks + 1, this.limits.pendingTicksMax);
       return;
     }
@@ -192,7 +235,7 @@ export class SimNode {
   /** Returns false when the message was dropped (node down or inbox full). */
   receive(m: Message): boolean {
     if (!this.running) return false;
-    if (this.syncing !== undefined && !this.limits.stepWhileSyncing) {
+    if (this.blocked) {
       if (this.inbox.length >= this.limits.inboxMessagesMax) return false;
       this.inbox.push(m);
       return true;
@@ -216,16 +259,24 @@ export class SimNode {
   syncDone(token: number): void {
     const s = this.syncing;
     if (s === undefined || s.token !== token || !this.running) return;
+    if (this.paused) {
+      this.syncDoneWhilePaused = token;
+      return;
+    }
     this.disk.sync(s.coveredWrites);
     this.syncing = undefined;
     this.finishReady(s.ready);
+    this.drainInbox();
+    this.afterInput();
+  }
+
+  private drainInbox(): void {
     const inbox = this.inbox;
     this.inbox = [];
     const ticks = this.pendingTicks;
     this.pendingTicks = 0;
     for (const m of inbox) this.guard('step', () => this.core!.step(m));
     for (let i = 0; i < ticks; i++) this.guard('tick', () => this.core!.tick());
-    this.afterInput();
   }
 
   /** Takes a snapshot of the applied state and compacts the log up to it. Returns its index, or 0. */
@@ -263,7 +314,7 @@ export class SimNode {
 
   private drive(): void {
     for (let round = 0; round < this.limits.readyRoundsMax; round++) {
-      if (!this.running || this.syncing !== undefined) return;
+      if (!this.running || this.paused || this.syncing !== undefined) return;
       const core = this.core!;
       if (!this.guard('hasReady', () => core.hasReady())) return;
       const rd = this.guard('ready', () => core.ready());
@@ -316,6 +367,7 @@ export class SimNode {
       this.sm = image;
       this.conf = cloneConf(rd.snapshot.meta.conf);
     }
+    for (const rs of rd.readStates) this.host.onReadState(this, rs);
     for (const e of rd.committedEntries) {
       this.sm = checker.observeApply(this.id, e, this.disk.durable);
       let cc: ConfChange | undefined;

@@ -6,6 +6,7 @@ import {
   type NodeId,
   ProposalDroppedError,
   type RaftCore,
+  type ReadState,
 } from '../types.ts';
 import { bootstrapImage } from './disk.ts';
 import { InvariantViolationError, SimUsageError } from './errors.ts';
@@ -66,6 +67,9 @@ export interface SimStats {
   transfersStarted: number;
   /** Distinct ConfChange entries applied somewhere (so committed). */
   confChangesApplied: number;
+  readsAnswered: number;
+  /** ReadStates that surfaced on a node other than the requester (see BUGS.md #3). */
+  readsMisrouted: number;
   leaderTerms: number;
   virtualMs: number;
   livenessMs: number;
@@ -95,6 +99,7 @@ type SimEvent =
   | { k: 'diskNormal'; node: NodeId }
   | { k: 'client' }
   | { k: 'retire'; node: NodeId }
+  | { k: 'resume'; node: NodeId; inc: number }
   | { k: 'liveness' };
 
 const EVENT_CODE: Record<SimEvent['k'], number> = {
@@ -110,6 +115,7 @@ const EVENT_CODE: Record<SimEvent['k'], number> = {
   retire: 10,
   liveness: 11,
   snapStatus: 12,
+  resume: 13,
 };
 
 const MSG_NAME = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
@@ -135,6 +141,7 @@ export function replayCommand(seed: number, unsafe: UnsafeSwitchName | undefined
 const EVENTS_PENDING_MAX = 200_000;
 const EVENTS_PER_RUN_MAX = 3_000_000;
 const INFLIGHT_PER_NODE_MAX = 2_000;
+const READS_PER_RUN_MAX = 5_000;
 
 export class Simulation implements NodeHost {
   readonly checker = new SafetyChecker();
@@ -157,6 +164,7 @@ export class Simulation implements NodeHost {
   private probeIndex = 0;
   private readonly terms = new Set<number>();
   private readonly confIndexesApplied = new Set<number>();
+  private readonly reads = new Map<string, { committedAtRequest: number; node: NodeId }>();
   readonly stats: SimStats = {
     events: 0,
     messagesSent: 0,
@@ -171,6 +179,8 @@ export class Simulation implements NodeHost {
     snapshotsSent: 0,
     transfersStarted: 0,
     confChangesApplied: 0,
+    readsAnswered: 0,
+    readsMisrouted: 0,
     leaderTerms: 0,
     virtualMs: 0,
     livenessMs: 0,
@@ -396,6 +406,13 @@ export class Simulation implements NodeHost {
         n.retire();
         return;
       }
+      case 'resume': {
+        const n = this.node(ev.node);
+        if (n.incarnation !== ev.inc || !n.isPaused) return;
+        this.record([code, ev.node], () => `resume ${ev.node}`);
+        n.resume();
+        return;
+      }
       case 'liveness':
         this.startLivenessPhase();
         return;
@@ -529,6 +546,11 @@ export class Simulation implements NodeHost {
     return this.ids().filter((id) => this.node(id).running);
   }
 
+  /** Running and not paused: able to take a client or operator action. */
+  private availableIds(): NodeId[] {
+    return this.ids().filter((id) => this.node(id).available);
+  }
+
   private liveIds(): NodeId[] {
     return this.ids().filter((id) => {
       const s = this.node(id).state;
@@ -543,6 +565,7 @@ export class Simulation implements NodeHost {
     if (f.partition) kinds.push('partition', 'partition');
     if (f.slowDisk) kinds.push('slowDisk');
     if (f.electionStorm) kinds.push('electionStorm', 'electionStorm');
+    if (f.pause) kinds.push('pause');
     if (kinds.length === 0) return;
     const kind = this.rnd.pick(kinds);
     const running = this.runningIds();
@@ -554,12 +577,24 @@ export class Simulation implements NodeHost {
       this.crash(this.node(target));
     } else if (kind === 'partition') {
       this.partition();
-    } else if (kind === 'electionStorm' && running.length >= 2) {
-      const a = this.rnd.pick(running);
-      const b = this.rnd.pick(running.filter((id) => id !== a));
+    } else if (kind === 'electionStorm' && this.availableIds().length >= 2) {
+      const available = this.availableIds();
+      const a = this.rnd.pick(available);
+      const b = this.rnd.pick(available.filter((id) => id !== a));
       this.record([52, a, b], () => `ELECTION STORM ${a} and ${b} campaign`);
       this.tryAct(this.node(a), 'campaign', (c) => c.campaign());
       this.tryAct(this.node(b), 'campaign', (c) => c.campaign());
+    } else if (kind === 'pause') {
+      const candidates = running.filter((id) => !this.node(id).isPaused);
+      if (candidates.length === 0) return;
+      const leader = this.leaders()[0];
+      const id = leader !== undefined && this.rnd.bool() ? leader.id : this.rnd.pick(candidates);
+      const n = this.node(id);
+      // Long enough, often, for the others to elect a new leader meanwhile.
+      const forMs = this.rnd.between(10, 3 * this.cfg.electionTicks * this.cfg.tickMs);
+      n.pause();
+      this.record([53, id, forMs], () => `PAUSE ${id} for ${forMs}ms`);
+      this.queue.push(this.nowMs + forMs, { k: 'resume', node: id, inc: n.incarnation });
     } else if (kind === 'slowDisk' && running.length > 0) {
       const id = this.rnd.pick(running);
       const factor = this.rnd.pick([5, 20, 50]);
@@ -574,7 +609,7 @@ export class Simulation implements NodeHost {
     if (ids.length < 2) return;
     this.net.heal();
     this.stats.partitions++;
-    const shape = this.rnd.between(0, this.cfg.faults.asymmetricPartition ? 4 : 2);
+    const shape = this.rnd.between(0, this.cfg.faults.asymmetricPartition ? 5 : 3);
     const leader = this.leaders()[0];
     let text: string;
     if (shape === 0) {
@@ -592,6 +627,18 @@ export class Simulation implements NodeHost {
       const majority = shuffled.slice(cut);
       this.net.split(minority, majority);
       text = `split ${minority} | ${majority}`;
+    } else if (shape === 3 && ids.length >= 3) {
+      // Bridge (Jepsen): two halves that only one node can talk to.
+      const shuffled = [...ids];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = this.rnd.nextInt(i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+      const bridge = shuffled[0]!;
+      const rest = shuffled.slice(1);
+      const half = Math.ceil(rest.length / 2);
+      this.net.split(rest.slice(0, half), rest.slice(half));
+      text = `bridge ${bridge} between ${rest.slice(0, half)} | ${rest.slice(half)}`;
     } else {
       // Asymmetric: a few one-way cuts (a hears b but b does not hear a).
       const cuts: string[] = [];
@@ -615,6 +662,7 @@ export class Simulation implements NodeHost {
     this.net.setFaults({ ...this.cfg.network, lossPerMille: 0, duplicatePerMille: 0 });
     this.slowDiskFactor.clear();
     const restarted: NodeId[] = [];
+    for (const n of this.nodes.values()) if (n.isPaused) n.resume();
     for (const id of this.ids()) {
       if (this.node(id).state === NodeState.Crashed) {
         this.startNode(id);
@@ -631,7 +679,7 @@ export class Simulation implements NodeHost {
 
   private leaders(): SimNode[] {
     const out: SimNode[] = [];
-    for (const n of this.nodes.values()) if (n.running && n.raft().status().role === 'leader') out.push(n);
+    for (const n of this.nodes.values()) if (n.available && n.raft().status().role === 'leader') out.push(n);
     return out;
   }
 
@@ -678,7 +726,11 @@ export class Simulation implements NodeHost {
       return;
     }
     const roll = this.rnd.nextInt(100);
-    if (roll < 80) {
+    if (roll >= 69 && roll < 75) {
+      if (w.reads) this.requestRead();
+      return;
+    }
+    if (roll < 69) {
       // Clients talk to whoever claims leadership, stale leaders included.
       if (leaders.length === 0) return;
       const leader = this.rnd.pick(leaders);
@@ -707,7 +759,7 @@ export class Simulation implements NodeHost {
       }
     } else if (roll < 96) {
       if (w.compaction) {
-        const running = this.runningIds();
+        const running = this.availableIds();
         if (running.length > 0) {
           const n = this.node(this.rnd.pick(running));
           const at = n.compact();
@@ -718,13 +770,51 @@ export class Simulation implements NodeHost {
         }
       }
     } else if (w.campaign) {
-      const running = this.runningIds();
+      const running = this.availableIds();
       // One node, or two at the same instant (an election storm: likely the same term, split votes).
       const count = Math.min(running.length, this.rnd.between(1, 2));
       for (let i = 0; i < count; i++) {
         const n = this.node(this.rnd.pick(running));
         this.tryAct(n, 'campaign', (c) => c.campaign());
       }
+    }
+  }
+
+  /** A linearizable read at a random node: its answer must cover everything committed by now. */
+  private requestRead(): void {
+    const available = this.availableIds();
+    if (available.length === 0 || this.reads.size >= READS_PER_RUN_MAX) return;
+    const n = this.node(this.rnd.pick(available));
+    const id = this.reads.size + 1;
+    const context = new TextEncoder().encode(`read-${id}`);
+    const committedAtRequest = this.checker.committedIndexMax;
+    if (this.tryAct(n, `read #${id} (committed so far ${committedAtRequest})`, (c) => c.readIndex(context))) {
+      this.reads.set(`read-${id}`, { committedAtRequest, node: n.id });
+    }
+  }
+
+  onReadState(node: SimNode, rs: ReadState): void {
+    const key = new TextDecoder().decode(rs.context);
+    const req = this.reads.get(key);
+    this.record([70, node.id, rs.index], () => `read state ${node.id} ${key} at index ${rs.index}`);
+    if (req === undefined) {
+      throw new InvariantViolationError(
+        Invariant.CoreContract,
+        `node ${node.id} answered a read it was never asked (${key})`,
+      );
+    }
+    if (req.node !== node.id) {
+      // A misrouted answer (BUGS.md #3): the requester's application never sees it and its read is lost;
+      // an application ignores contexts it did not issue, so this is not a safety violation.
+      this.stats.readsMisrouted++;
+      return;
+    }
+    this.stats.readsAnswered++;
+    if (rs.index < req.committedAtRequest) {
+      throw new InvariantViolationError(
+        Invariant.ReadIndexLinearizable,
+        `node ${node.id} read ${key} at index ${rs.index}, but index ${req.committedAtRequest} was committed before the read was requested`,
+      );
     }
   }
 

@@ -41,6 +41,8 @@ export interface SwarmConfig {
     slowDisk: boolean;
     /** Two nodes campaign at the same instant (same term, split votes). */
     electionStorm: boolean;
+    /** Pause a process (SIGSTOP / GC): it stops ticking and stepping, then resumes with a backlog. */
+    pause: boolean;
     /** Crash the leader soon after it is elected (Figure-8 style churn). */
     leaderKillPerMille: number;
     /** Crash a leader right after its commit index advances, before followers learn it. */
@@ -61,6 +63,8 @@ export interface SwarmConfig {
     campaign: boolean;
     valueBytesMax: number;
     proposalsPerStepMax: number;
+    /** Issue ReadIndex requests and check each answer is linearizable. */
+    reads: boolean;
     /** Client backpressure: no new proposals while the leader holds this many uncommitted entries. */
     uncommittedEntriesMax: number;
   };
@@ -120,6 +124,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       asymmetricPartition: p.bool(),
       slowDisk: p.bool(),
       electionStorm: p.between(0, 3) === 0,
+      pause: p.bool(),
       leaderKillPerMille: p.pick([0, 0, 100, 400]),
       leaderKillOnCommitPerMille: p.pick([0, 0, 0, 20]),
       leaderKillOnOldTermCommitPerMille: p.pick([0, 0, 200]),
@@ -134,6 +139,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       campaign: p.between(0, 3) === 0,
       valueBytesMax: p.pick([8, 64, 300]),
       proposalsPerStepMax: p.pick([1, 3, 8]),
+      reads: p.bool(),
       uncommittedEntriesMax: p.pick([16, 64, 256]),
     },
     unsafe: {},
