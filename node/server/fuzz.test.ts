@@ -229,11 +229,20 @@ afterAll(async () => {
 /** Error codes (0 = a response without a whole-request error) seen across the storm, and closes. */
 const seen = new Map<number, number>();
 let closesByServer = 0;
+/** Per-partition error codes inside produce/fetch/list-offsets responses. */
+const partitionErrors = new Map<number, number>();
 
 function tally(c: RawClient): void {
   for (const f of c.unmatched.splice(0)) {
     const code = wireErrorOf(f)?.code ?? 0;
     seen.set(code, (seen.get(code) ?? 0) + 1);
+    const parts = (f.body as { partitions?: { error?: { code?: number } | null }[] } | null)?.partitions;
+    if (Array.isArray(parts)) {
+      for (const p of parts) {
+        const c = p?.error?.code;
+        if (typeof c === 'number') partitionErrors.set(c, (partitionErrors.get(c) ?? 0) + 1);
+      }
+    }
   }
 }
 
@@ -309,6 +318,8 @@ describe('frame storm', () => {
       expect(seen.get(code) ?? 0, `responses with code ${code}`).toBeGreaterThan(0);
     }
     expect(closesByServer).toBeGreaterThan(0);
+    // Mutated batches reached the CRC/header check.
+    expect(partitionErrors.get(ErrorCode.CORRUPT_MESSAGE.code) ?? 0).toBeGreaterThan(0);
 
     const c = await RawClient.connect(t.node.port);
     await c.handshake();
@@ -333,7 +344,7 @@ describe('frame storm', () => {
     await c.close();
     expect(unexpectedErrors).toEqual([]);
     console.log(
-      `storm: ${total} frames, ${closesByServer} server closes, responses by code ${JSON.stringify([...seen].sort((a, b) => a[0] - b[0]))}`,
+      `storm: ${total} frames, ${closesByServer} server closes, responses by code ${JSON.stringify([...seen].sort((a, b) => a[0] - b[0]))}, partition errors by code ${JSON.stringify([...partitionErrors].sort((a, b) => a[0] - b[0]))}`,
     );
   });
 });
