@@ -79,7 +79,12 @@ async function producePhase(
   s: Scenario,
   topic: string,
 ): Promise<Omit<PhaseResult, 'clientCpuMs' | 'nodeCpuMs'>> {
-  const producer = new Producer(client, { acks: s.acks, lingerMs: s.lingerMs, batchBytesMax: s.batchBytesMax });
+  const producer = new Producer(client, {
+    acks: s.acks,
+    lingerMs: s.lingerMs,
+    batchBytesMax: s.batchBytesMax,
+    requestBytesMax: Math.max(s.batchBytesMax, Number(process.env.BENCH_REQUEST_BYTES ?? 4 * 1024 * 1024)),
+  });
   const pool = valuePool(s.sizeBytes, 256);
   const deadline = AbortSignal.timeout(s.timeLimitMs);
   let done = 0;
