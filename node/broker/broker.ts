@@ -43,7 +43,6 @@ import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
 import { FRAME_HEADER_BYTES } from '../protocol/frame.ts';
 import { checkTopicName, topicNameProblem } from '../protocol/validate.ts';
 import type { Logger } from '../server/logger.ts';
-import { validateBatch } from '../storage/batch.ts';
 import type { LogConfig, PartitionLog } from '../storage/log.ts';
 import { Wakeup } from './append-signal.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
@@ -486,7 +485,8 @@ export class Broker {
           limit: topic.config.maxBatchBytes,
         });
       }
-      validateBatch(batch);
+      // The header and CRC are checked once, by the append (Partition contract): a second CRC pass here
+      // cost the node ~4% of its CPU per produced byte.
       const r = await partition.append(batch);
       this.metrics?.producedBatches.inc();
       this.metrics?.producedBytes.inc(batch.byteLength);

@@ -26,6 +26,10 @@ export interface Partition {
   /** Fires after appends become visible. */
   readonly appended: AppendSignal;
 
+  /**
+   * Checks the batch's header and CRC (rejecting with BatchFormatError, or BatchTooLargeError) before
+   * anything is written or, under Raft, proposed; then appends it as one unit.
+   */
   append(batch: Uint8Array): Promise<AppendResult>;
   read(fromOffset: number, maxBytes: number): Promise<ReadResult>;
   offsetForTimestamp(timestampMs: number): Promise<number | null>;
