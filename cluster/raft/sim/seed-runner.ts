@@ -3,6 +3,12 @@ import { formatFailure } from './report.ts';
 import { runSimulation, type SimResult } from './simulator.ts';
 import type { UnsafeSwitchName } from './swarm.ts';
 
+/**
+ * 500 seeds take ~15 s of CPU; on a shared 2-core machine a file can wait for a core, so the
+ * seed-range tests get more than vitest's default timeout (which is for hangs, not for load).
+ */
+export const SWARM_TEST_TIMEOUT_MS = 300_000;
+
 export interface SeedRangeResult {
   seeds: number;
   failures: SimResult[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Invariant } from './invariants.ts';
-import { describeFailures, runSeedRange } from './seed-runner.ts';
+import { describeFailures, runSeedRange, SWARM_TEST_TIMEOUT_MS } from './seed-runner.ts';
 import type { UnsafeSwitchName } from './swarm.ts';
 
 /**
@@ -39,13 +39,17 @@ const expected: Record<UnsafeSwitchName, readonly Invariant[]> = {
 
 describe('each unsafe switch is caught', () => {
   for (const [name, invariants] of Object.entries(expected) as [UnsafeSwitchName, readonly Invariant[]][]) {
-    it(`${name}: a safety violation within ${SEEDS_MAX} seeds`, () => {
-      const r = runSeedRange(1, SEEDS_MAX, { unsafe: name, stopAfterFailures: 1 });
-      const safety = r.failures.filter((f) => f.violation?.invariant !== Invariant.Liveness);
-      expect(safety.length, `after ${r.seeds} seeds: ${describeFailures(r.failures)}`).toBeGreaterThan(0);
-      const first = safety[0]!;
-      expect(invariants, describeFailures([first])).toContain(first.violation?.invariant);
-      expect(first.replayCommand).toContain(`--unsafe ${name}`);
-    });
+    it(
+      `${name}: a safety violation within ${SEEDS_MAX} seeds`,
+      () => {
+        const r = runSeedRange(1, SEEDS_MAX, { unsafe: name, stopAfterFailures: 1 });
+        const safety = r.failures.filter((f) => f.violation?.invariant !== Invariant.Liveness);
+        expect(safety.length, `after ${r.seeds} seeds: ${describeFailures(r.failures)}`).toBeGreaterThan(0);
+        const first = safety[0]!;
+        expect(invariants, describeFailures([first])).toContain(first.violation?.invariant);
+        expect(first.replayCommand).toContain(`--unsafe ${name}`);
+      },
+      SWARM_TEST_TIMEOUT_MS,
+    );
   }
 });
