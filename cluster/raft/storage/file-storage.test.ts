@@ -180,4 +180,20 @@ describe('FileLogStorage', () => {
     expect(s.initialState().confState.voters).toEqual([1, 2, 4]);
     expect(s.initialState().hardState.commit).toBe(100);
   });
+
+  it('hard state survives a torn write of its newest slot (the older slot wins)', async () => {
+    let s = openStorage();
+    s.setHardState({ term: 1, vote: 1, commit: 0 });
+    await s.sync();
+    s.setHardState({ term: 2, vote: 3, commit: 0 });
+    await s.sync();
+    s.close();
+    const file = path.join(dir, 'hardstate');
+    const buf = fs.readFileSync(file);
+    // seq 2 lives in slot 0: tear it.
+    buf[12] = (buf[12] ?? 0) ^ 0xff;
+    fs.writeFileSync(file, buf);
+    s = openStorage();
+    expect(s.initialState().hardState).toMatchObject({ term: 1, vote: 1 });
+  });
 });

@@ -2,7 +2,7 @@
  * A durable RaftLogStorage on plain files, in one directory per group:
  *
  *   seg-<seq>.log  append-only segments of framed entry records (see record.ts)
- *   hardstate      term/vote/commit, replaced atomically
+ *   hardstate      term/vote/commit, two CRC'd slots updated in place (see hard-state-file.ts)
  *   snapshot       the latest snapshot (meta + state-machine image), replaced atomically
  *
  * Suffix overwrite is itself append-only: a record whose index is at or below
@@ -31,6 +31,7 @@ import {
 } from '../types.ts';
 import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.ts';
 import { CompactBeyondSnapshotError, StorageClosedError, StorageCorruptError, StorageFailedError } from './errors.ts';
+import { HardStateFile } from './hard-state-file.ts';
 import type { RaftStorage } from './raft-storage.ts';
 import { decodeKnownRecord, entryRecordBytes, scanRecord, writeEntryRecord } from './record.ts';
 
@@ -80,6 +81,11 @@ export class FileLogStorage implements RaftStorage {
   /** term/vote last written to the hardstate file. */
   private durableTerm = 0;
   private durableVote = 0;
+  private durableCommit = 0;
+  private syncsInFlight = 0;
+  /** term/vote changed since the hardstate file was last written: the next sync() writes it. */
+  private hardStateDirty = false;
+  private hardStateFile!: HardStateFile;
   private snap!: Snapshot;
   /** The first live segment after the last applySnapshot; older ones are garbage. */
   private segSeqMin = 1;
@@ -194,15 +200,21 @@ export class FileLogStorage implements RaftStorage {
   }
 
   /**
-   * term and vote must be durable before any message that depends on them, so
-   * changing them rewrites the hardstate file atomically (rare: elections).
-   * A commit-only change stays in memory: commit can always be re-learned
-   * from the leader, and recovery clamps it into [snapshot index, last index].
+   * term and vote must be durable before any message that depends on them:
+   * changing them schedules an atomic rewrite of the hardstate file as part of
+   * the next sync() (on the thread pool: with a thousand groups electing at
+   * once, synchronous fsyncs here would stall the event loop past the
+   * election timeout). A commit-only change stays in memory: commit can always
+   * be re-learned from the leader, and recovery clamps it into
+   * [snapshot index, last index].
    */
   setHardState(hs: HardState): void {
     this.checkUsable();
     this.hs = { ...hs };
-    if (hs.term !== this.durableTerm || hs.vote !== this.durableVote) this.writeHardState();
+    if (hs.term !== this.durableTerm || hs.vote !== this.durableVote) {
+      this.hardStateDirty = true;
+      this.writeSeq++;
+    }
   }
 
   createSnapshot(index: number, conf: ConfState | undefined, data: Uint8Array): Snapshot {
@@ -286,7 +298,8 @@ export class FileLogStorage implements RaftStorage {
   close(): void {
     if (this.closed) return;
     // Best effort: keep the latest commit so a restart re-applies less.
-    if (!this.failed) {
+    // Skipped while a sync is in flight: its write must not race a closing fd.
+    if (!this.failed && this.syncsInFlight === 0 && this.hs.commit !== this.durableCommit) {
       try {
         this.writeHardState();
       } catch {
@@ -295,6 +308,7 @@ export class FileLogStorage implements RaftStorage {
     }
     for (const s of this.segments) fs.closeSync(s.fd);
     this.segments = [];
+    this.hardStateFile.close();
     this.closed = true;
   }
 
@@ -303,18 +317,28 @@ export class FileLogStorage implements RaftStorage {
   private async fdatasyncDirty(): Promise<void> {
     const segs = [...this.dirty];
     this.dirty.clear();
-    if (segs.length === 0) return;
+    const hs = this.hardStateDirty ? { ...this.hs } : undefined;
+    this.hardStateDirty = false;
+    if (segs.length === 0 && !hs) return;
     this.syncCount++;
+    this.syncsInFlight++;
     try {
-      await Promise.all(
-        segs.map(
-          (s) => new Promise<void>((resolve, reject) => fs.fdatasync(s.fd, (err) => (err ? reject(err) : resolve()))),
-        ),
+      const work = segs.map(
+        (s) => new Promise<void>((resolve, reject) => fs.fdatasync(s.fd, (err) => (err ? reject(err) : resolve()))),
       );
+      if (hs) work.push(this.hardStateFile.write(hs));
+      await Promise.all(work);
+      if (hs) {
+        this.durableTerm = hs.term;
+        this.durableVote = hs.vote;
+        this.durableCommit = hs.commit;
+      }
     } catch (err) {
       // After a failed fsync the page cache state is unknown (the "fsyncgate" lesson): stop.
       this.failed = err as Error;
       throw new StorageFailedError(`raft storage: fdatasync failed: ${(err as Error).message}`);
+    } finally {
+      this.syncsInFlight--;
     }
   }
 
@@ -414,11 +438,10 @@ export class FileLogStorage implements RaftStorage {
   }
 
   private writeHardState(): void {
-    this.guard(() =>
-      writeFileAtomic(path.join(this.dir, 'hardstate'), packr.pack([this.hs.term, this.hs.vote, this.hs.commit])),
-    );
+    this.guard(() => this.hardStateFile.writeSync(this.hs));
     this.durableTerm = this.hs.term;
     this.durableVote = this.hs.vote;
+    this.durableCommit = this.hs.commit;
   }
 
   private writeSnapshot(s: Snapshot, segSeqMin: number): void {
@@ -454,12 +477,13 @@ export class FileLogStorage implements RaftStorage {
       this.writeSnapshot(this.snap, 1);
       this.segSeqMin = 1;
     }
-    const hsPayload = readFileChecked(path.join(this.dir, 'hardstate'));
-    if (hsPayload) {
-      const [term, vote, commit] = packr.unpack(hsPayload) as number[];
-      this.hs = { term: term ?? 0, vote: vote ?? 0, commit: commit ?? 0 };
+    const opened = HardStateFile.open(path.join(this.dir, 'hardstate'), this.dir);
+    this.hardStateFile = opened.file;
+    if (opened.state) {
+      this.hs = opened.state;
       this.durableTerm = this.hs.term;
       this.durableVote = this.hs.vote;
+      this.durableCommit = this.hs.commit;
     }
     this.offsetIndex = this.snap.meta.index;
     this.offsetTerm = this.snap.meta.term;
