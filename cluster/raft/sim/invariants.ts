@@ -12,6 +12,8 @@ export const Invariant = {
   StateMachineSafety: 'state-machine-safety',
   /** A running node's commit index never decreases and is never beyond its durable log. */
   CommitMonotonic: 'commit-monotonic',
+  /** A client value (unique by construction) is applied at one index only: no duplicated proposal. */
+  NoDuplicateApply: 'no-duplicate-apply',
   /** Entries are applied only once durable on the applying node. */
   ApplyDurable: 'apply-durable',
   /** A ReadIndex answer covers every write committed before the read was requested (§6.4). */

@@ -114,6 +114,13 @@ describe('SafetyChecker fires on hand-made violations', () => {
     expectViolation(() => c.observeSnapshotInstall(1, stale), Invariant.StateMachineSafety);
   });
 
+  it('no duplicates: one client value applied at two indexes', () => {
+    const c = started(1);
+    const log = [ent(1, 1, 'same value'), ent(2, 1, 'same value')];
+    c.observeApply(1, log[0]!, image(log));
+    expectViolation(() => c.observeApply(1, log[1]!, image(log)), Invariant.NoDuplicateApply);
+  });
+
   it('commit index never goes backwards on a running node', () => {
     const c = started(1);
     const log = [ent(1, 1), ent(2, 1), ent(3, 1)];

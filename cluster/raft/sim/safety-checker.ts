@@ -1,4 +1,4 @@
-import type { Entry, NodeId, Role } from '../types.ts';
+import { type Entry, EntryType, type NodeId, type Role } from '../types.ts';
 import type { DiskImage } from './disk.ts';
 import { InvariantViolationError } from './errors.ts';
 import { Invariant } from './invariants.ts';
@@ -65,6 +65,8 @@ export class SafetyChecker {
   private readonly committedMaxByTerm = new Map<number, number>();
   private readonly applied = new Map<number, EntryIdentity>();
   private readonly chainAt = new Map<number, string>();
+  /** Content of every applied non-empty Normal entry -> its index (client values are unique). */
+  private readonly indexOfValue = new Map<string, number>();
   private readonly nodes = new Map<NodeId, NodeRecord>();
   private appliedMaxIndex = 0;
 
@@ -261,6 +263,12 @@ export class SafetyChecker {
         Invariant.StateMachineSafety,
         `node ${id} applies ${e.term}/${content.slice(0, 8)} at index ${e.index}, another node applied ${known.term}/${known.content.slice(0, 8)}`,
       );
+    }
+    if (e.type === EntryType.Normal && e.data.length > 0) {
+      const at = this.indexOfValue.get(content);
+      if (at === undefined) this.indexOfValue.set(content, e.index);
+      else if (at !== e.index)
+        fail(Invariant.NoDuplicateApply, `node ${id} applies the same client value at ${e.index} and ${at}`);
     }
     const committed = this.committed.get(e.index);
     if (committed !== undefined && (committed.term !== e.term || committed.content !== content)) {
