@@ -52,6 +52,11 @@ const transferContext = new Uint8Array([0x72, 0x61, 0x66, 0x74, 0x3a, 0x74, 0x72
 
 /** Reads waiting for the new leader's first commit in its term. */
 const pendingReadIndexMessagesMax = pendingReadsMax;
+/**
+ * Bound on messages waiting for the next ready(). A driver that stops draining
+ * Readies makes further messages drop, which Raft tolerates like network loss.
+ */
+const outboxMessagesMax = 65_536;
 /** Committed entries handed out per Ready, in units of maxMsgBytes. */
 const committedMsgsPerReady = 16;
 
@@ -1059,6 +1064,7 @@ export class RaftNode implements RaftCore {
   }
 
   private send(partial: Partial<Message> & { type: MessageType; to: NodeId }): void {
+    if (this.msgs.length + this.msgsEarly.length >= outboxMessagesMax) return;
     const m = this.newMessage(partial);
     const hardDirty = this.term !== this.durableTerm || this.vote !== this.durableVote;
     if (m.type === MessageType.VoteResp && !m.reject && this.cfg.unsafe?.replyBeforePersistingVote === true) {
