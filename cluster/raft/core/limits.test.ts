@@ -73,6 +73,13 @@ describe('resource limits', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('the outbox is bounded when the driver stops draining Readies', () => {
+    const n = replicatingLeader(() => {});
+    for (let i = 0; i < 40_000; i++) n.raft.tick(); // 2 heartbeats per tick
+    const rd = n.raft.ready();
+    expect(rd.earlyMessages.length + rd.messages.length).toBe(65_536);
+  });
+
   it('reportUnreachable moves a replicating follower back to probe', () => {
     const n = replicatingLeader(() => {});
     expect(n.raft.status().progress?.get(2)?.state).toBe('replicate');
