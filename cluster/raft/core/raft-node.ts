@@ -57,8 +57,9 @@ const pendingReadIndexMessagesMax = pendingReadsMax;
  * Readies makes further messages drop, which Raft tolerates like network loss.
  */
 const outboxMessagesMax = 65_536;
-/** Committed entries handed out per Ready, in units of maxMsgBytes. */
+/** Committed entries handed out per Ready: 16 messages' worth, at least 256 KiB (then the next Ready). */
 const committedMsgsPerReady = 16;
+const committedBytesPerReadyMin = 256 * 1024;
 
 const emptyData = new Uint8Array(0);
 
@@ -309,7 +310,9 @@ export class RaftNode implements RaftCore {
     this.flushAppends();
     const entries = [...this.log.unstable.entries];
     const snapshot = this.log.unstable.snapshot;
-    const committedEntries = this.log.nextCommittedEntries(this.cfg.maxMsgBytes * committedMsgsPerReady);
+    const committedEntries = this.log.nextCommittedEntries(
+      Math.max(this.cfg.maxMsgBytes * committedMsgsPerReady, committedBytesPerReadyMin),
+    );
     const rd: Ready = {
       entries,
       mustSync: false,
