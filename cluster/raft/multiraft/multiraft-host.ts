@@ -218,8 +218,10 @@ export class MultiRaftHost {
       const dead = now - heard > this.peerDeadTicks || !this.transport.isConnected(p);
       if (dead && !this.deadPeers.has(p)) {
         this.deadPeers.add(p);
+        // Followers of the dead node elect; leaders here resume ticking so check-quorum
+        // can depose them if this node, not the peer, is the one cut off.
         for (const h of this.groups.values()) {
-          if (h.quiesced && h.group.leaderId === p) this.wake(h);
+          if (h.quiesced && (h.group.leaderId === p || h.group.role === 'leader')) this.wake(h);
         }
       } else if (!dead) {
         this.deadPeers.delete(p);
@@ -270,13 +272,18 @@ export class MultiRaftHost {
   private flush(): void {
     if (!this.running) return;
     const { batches, groupsByPeer } = this.outbox.drain();
-    for (const [peer, batch] of batches) {
-      const ok = this.transport.send(peer, batch);
-      if (ok) this.stats.framesSent++;
-      for (const gm of batch.messages) {
-        if (gm.msg.type === MessageType.Snapshot) this.groups.get(gm.group)?.group.reportSnapshot(peer, ok);
+    for (const [peer, list] of batches) {
+      let allSent = true;
+      for (const batch of list) {
+        const ok = this.transport.send(peer, batch);
+        if (ok) this.stats.framesSent++;
+        else allSent = false;
+        // Reported as soon as it leaves (not when installed): the leader then probes as etcd's does.
+        for (const gm of batch.messages) {
+          if (gm.msg.type === MessageType.Snapshot) this.groups.get(gm.group)?.group.reportSnapshot(peer, ok);
+        }
       }
-      if (!ok) {
+      if (!allSent) {
         for (const gid of groupsByPeer.get(peer) ?? []) this.groups.get(gid)?.group.reportUnreachable(peer);
       }
     }
