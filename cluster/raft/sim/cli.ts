@@ -68,7 +68,9 @@ function main(): void {
     print(`seed ${seed}: ${describeConfig(r)}`);
     print(`seed ${seed}: ${r.ok ? 'ok' : 'FAILED'} trace=${r.traceHash} ${formatStats(r)}`);
     if (!r.ok) print(formatFailure(r));
-    process.exit(r.ok ? 0 : 1);
+    // exitCode, not exit(): a piped stdout must drain (a verbose trace can be millions of lines).
+    process.exitCode = r.ok ? 0 : 1;
+    return;
   }
 
   const count = Math.min(seeds!, SEEDS_PER_CLI_RUN_MAX);
@@ -110,7 +112,7 @@ function main(): void {
       process.stdout.write(`  ${k.padEnd(20)} avg ${(t.sum / count).toFixed(1).padStart(10)}  seeds>0 ${t.seeds}\n`);
     }
   }
-  process.exit(failures.length > 0 ? 1 : 0);
+  process.exitCode = failures.length > 0 ? 1 : 0;
 }
 
 main();

@@ -228,7 +228,7 @@ export class Simulation implements NodeHost {
             inboxMessagesMax: 4096,
             pendingTicksMax: 4 * cfg.electionTicks,
             pendingDiskWritesMax: 200_000,
-            readyRoundsMax: 1000,
+            readyRoundsMax: 100_000,
           },
         }),
       );
@@ -496,9 +496,10 @@ export class Simulation implements NodeHost {
       this.confIndexesApplied.add(e.index);
       this.stats.confChangesApplied++;
     }
+    const voters = node.confState.voters.join(',');
     this.record(
       [30, node.id, e.index],
-      () => `apply ${node.id} conf change @${e.index} ${JSON.stringify(cc.changes)} -> voters ${node.confState.voters}`,
+      () => `apply ${node.id} conf change @${e.index} ${JSON.stringify(cc.changes)} -> voters ${voters}`,
     );
     for (const c of cc.changes) {
       // Once a removal is applied (so committed), the removed server is shut down after a while.
