@@ -15,7 +15,7 @@ import { MemoryRaftStorage } from '../storage/memory-raft-storage.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import { MemoryHub } from '../transport/memory-hub.ts';
 import type { NodeId } from '../types.ts';
-import { MultiRaftHost } from './multiraft-host.ts';
+import { type CreateGroupOptions, MultiRaftHost } from './multiraft-host.ts';
 
 export interface MemoryClusterOptions {
   nodes: number;
@@ -78,12 +78,12 @@ export class MemoryCluster {
   }
 
   /** Creates `group` on every running host (voters = all nodes). */
-  createGroup(group: number, voters: NodeId[] = this.ids): void {
+  createGroup(group: number, voters: NodeId[] = this.ids, options: CreateGroupOptions['group'] = {}): void {
     for (const [id, e] of this.hosts) {
       if (!voters.includes(id)) continue;
       const sm = new KvStateMachine();
       e.sms.set(group, sm);
-      e.host.createGroup(group, { storage: this.storageFor(id, group, voters), stateMachine: sm });
+      e.host.createGroup(group, { storage: this.storageFor(id, group, voters), stateMachine: sm, group: options });
     }
   }
 

@@ -75,9 +75,12 @@ describe('MultiRaftHost over the in-process hub', () => {
     const transfer = cluster.group(leader, 1).transferLeadership(target);
     await cluster.until(() => cluster!.leaderOf(1) === target);
     await transfer;
-    const conf = cluster.group(target, 1).removeVoter(leader);
-    await cluster.until(() => cluster!.group(target, 1).confState.voters.length === 2);
-    expect((await conf).voters.sort()).toEqual(cluster.ids.filter((id) => id !== leader).sort());
+    // A membership change needs an entry of the new leader's term committed first (Raft thesis §4.1 bug fix).
+    await cluster.until(() => cluster!.group(target, 1).role === 'leader');
+    await cluster.group(target, 1).propose(encodePut('b', '1'));
+    const conf = await cluster.group(target, 1).removeVoter(leader);
+    expect([...conf.voters].sort()).toEqual(cluster.ids.filter((id) => id !== leader).sort());
+    expect(cluster.group(target, 1).confState.voters).toHaveLength(2);
   });
 
   it('works on file storage and takes snapshots by applied count', async () => {
@@ -90,5 +93,44 @@ describe('MultiRaftHost over the in-process hub', () => {
     await Promise.all(writes);
     await cluster.until(() => cluster!.ids.every((id) => cluster!.sm(id, 1).map.size === 200));
     expect(g.stats.syncs).toBeLessThan(200);
+  });
+
+  it('a follower cut off during compaction catches up through a snapshot after the partition heals', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning, fileStorage: true });
+    cluster.createGroup(1, cluster.ids, { snapshotEntriesMax: 20, compactLagEntries: 5 });
+    const leader = await cluster.waitForLeader(1);
+    const lagging = cluster.ids.find((id) => id !== leader)!;
+    cluster.hub.isolate(lagging);
+    const g = cluster.group(leader, 1);
+    for (let i = 0; i < 100; i++) await g.propose(encodePut(`k${i}`, `v${i}`));
+    expect(g.storage.firstIndex()).toBeGreaterThan(50); // compacted past what the lagging node has
+    cluster.hub.heal();
+    await cluster.until(() => cluster!.sm(lagging, 1).map.size === 100);
+    expect(cluster.group(lagging, 1).storage.snapshot().meta.index).toBeGreaterThan(0);
+    expect(cluster.sm(lagging, 1).get('k99')).toBe('v99');
+  });
+
+  it('an isolated leader loses its group; the majority elects and commits; pending writes fail', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning, quiesce: false });
+    cluster.createGroup(1);
+    const old = await cluster.waitForLeader(1);
+    await cluster.group(old, 1).propose(encodePut('a', '1'));
+    cluster.hub.isolate(old);
+    const pending = cluster
+      .group(old, 1)
+      .propose(encodePut('a', 'lost'))
+      .catch((e: Error) => e.name);
+    await cluster.until(() => {
+      const others = cluster!.ids.filter((id) => id !== old);
+      return others.some((id) => cluster!.group(id, 1).role === 'leader');
+    });
+    const next = cluster.ids.find((id) => id !== old && cluster!.group(id, 1).role === 'leader')!;
+    await cluster.group(next, 1).propose(encodePut('a', '2'));
+    // Check-quorum deposes the isolated leader; its pending write never commits.
+    await cluster.until(() => cluster!.group(old, 1).role !== 'leader');
+    expect(['LeadershipLostError', 'RequestTimeoutError']).toContain(await pending);
+    cluster.hub.heal();
+    await cluster.until(() => cluster!.sm(old, 1).get('a') === '2');
+    expect(cluster.ids.every((id) => cluster!.sm(id, 1).get('a') === '2')).toBe(true);
   });
 });
