@@ -262,6 +262,11 @@ function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): v
       cfg.faults.leaderKillPerMille = 300;
       cfg.network.lossPerMille = 100;
       cfg.network.delayMaxMs = cfg.network.delayMinMs + 40;
+      // One entry per App gives many distinct prev indexes; campaigns and pauses leave stale
+      // leaders whose followers hold divergent suffixes.
+      cfg.maxMsgBytes = 1;
+      cfg.workload.campaign = true;
+      cfg.faults.pause = true;
       break;
   }
 }
