@@ -5,6 +5,7 @@ import type { Entry, HardState, Message, RaftCore, Ready } from '../types.ts';
 import { createRaftCore } from './create-core.ts';
 import { AbortedError, LeadershipLostError, NotLeaderError, RequestTimeoutError } from './errors.ts';
 import { RaftGroup } from './raft-group.ts';
+import { ManualTicker } from './ticker.ts';
 
 /** Storage that records the order of the driver's calls. */
 class RecordingStorage extends MemoryRaftStorage {
@@ -37,7 +38,7 @@ interface Node {
 }
 
 /** Three RaftGroups wired directly (no host): messages are delivered a macrotask later. */
-function trio(opts: { requestTimeoutTicks?: number } = {}) {
+function trio(opts: { requestTimeoutTicks?: number; tickers?: Map<number, ManualTicker> } = {}) {
   const nodes = new Map<number, Node>();
   const voters = [1, 2, 3];
   for (const id of voters) {
@@ -75,6 +76,7 @@ function trio(opts: { requestTimeoutTicks?: number } = {}) {
       storage,
       stateMachine: sm,
       requestTimeoutTicks: opts.requestTimeoutTicks ?? 100,
+      ...(opts.tickers ? { ticker: opts.tickers.get(id)! } : {}),
       send: (msgs: Message[]) => {
         log.push(msgs === current?.earlyMessages ? 'send:early' : 'send:messages');
         for (const m of msgs) {
@@ -170,5 +172,20 @@ describe('RaftGroup', () => {
     }
     const err = await p;
     expect(err instanceof LeadershipLostError || err instanceof RequestTimeoutError).toBe(true);
+  });
+
+  it('ticks itself from an injected ticker when used standalone, and stops with it', async () => {
+    const tickers = new Map([1, 2, 3].map((id) => [id, new ManualTicker()]));
+    const t = trio({ tickers });
+    const deadline = Date.now() + 5000;
+    while (!t.leader()) {
+      if (Date.now() > deadline) throw new Error('no leader');
+      for (const tk of tickers.values()) tk.tick();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const l = t.leader()!;
+    await l.group.propose(encodePut('t', '1'));
+    l.group.stop();
+    await expect(l.group.propose(encodePut('t', '2'))).rejects.toThrow(/stopped/);
   });
 });

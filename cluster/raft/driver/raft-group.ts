@@ -35,6 +35,7 @@ import {
   TooManyPendingError,
 } from './errors.ts';
 import type { StateMachine } from './state-machine.ts';
+import type { Ticker } from './ticker.ts';
 
 export interface RaftGroupOptions {
   groupId: number;
@@ -43,6 +44,12 @@ export interface RaftGroupOptions {
   stateMachine: StateMachine;
   /** Outbound messages of this group; the host routes and batches them. */
   send: (messages: Message[]) => void;
+  /**
+   * Standalone use: the group ticks itself from this ticker (started now,
+   * stopped by stop()). A MultiRaftHost leaves it unset and ticks every group
+   * from its one ticker instead.
+   */
+  ticker?: Ticker;
   /** Take a snapshot (and compact) once this many entries were applied since the last one; 0 = never. */
   snapshotEntriesMax?: number;
   /** Entries kept behind a snapshot so slightly lagging followers catch up without one. */
@@ -98,6 +105,7 @@ export class RaftGroup {
   private readonly onRoleChange: ((role: Role, leaderId: NodeId) => void) | undefined;
   private readonly onFatal: ((err: Error) => void) | undefined;
   private readonly onRequest: (() => void) | undefined;
+  private readonly ticker: Ticker | undefined;
 
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new Map<string, PendingRead>();
@@ -136,6 +144,8 @@ export class RaftGroup {
     this.applied = snap.meta.index;
     this.snapshotIndex = snap.meta.index;
     this.conf = o.storage.initialState().confState;
+    this.ticker = o.ticker;
+    this.ticker?.start(() => this.tick());
   }
 
   get appliedIndex(): number {
@@ -257,6 +267,7 @@ export class RaftGroup {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.ticker?.stop();
     this.failAll(new GroupStoppedError());
   }
 

@@ -133,4 +133,20 @@ describe('MultiRaftHost over the in-process hub', () => {
     await cluster.until(() => cluster!.sm(old, 1).get('a') === '2');
     expect(cluster.ids.every((id) => cluster!.sm(id, 1).get('a') === '2')).toBe(true);
   });
+
+  it('creates and removes groups at runtime; traffic for a removed group is counted, not fatal', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
+    cluster.createGroup(5);
+    const leader = await cluster.waitForLeader(5);
+    await cluster.group(leader, 5).propose(encodePut('a', '1'));
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    const fh = cluster.hosts.get(follower)!.host;
+    fh.removeGroup(5);
+    expect(fh.hasGroup(5)).toBe(false);
+    expect(() => fh.group(5)).toThrow(/not hosted/);
+    await cluster.hosts.get(leader)!.host.group(5).propose(encodePut('a', '2')); // 2 of 3 still commit
+    await cluster.until(() => fh.stats.unknownGroupMessages > 0);
+    cluster.createGroup(6);
+    await cluster.waitForLeader(6);
+  });
 });
