@@ -32,7 +32,7 @@ interface CommittedEntry extends EntryIdentity {
 
 interface NodeRecord {
   commit: number;
-  /** Log indexes up to here were compared with the committed record. */
+  /** Log indexes up to here were read from the node's log as committed and joined the record. */
   commitChecked: number;
   sm: StateMachineImage;
 }
@@ -124,14 +124,14 @@ export class SafetyChecker {
   }
 
   /**
-   * Before a node writes entries: an entry at or below the node's commit index
-   * may never be replaced by a different one.
+   * Before a node writes entries: an entry it has reported committed (read from
+   * a current log view, see observeCommit) may never be replaced by a different one.
    */
   beforeAppend(id: NodeId, img: Readonly<DiskImage>, entries: readonly Entry[]): void {
     const rec = this.nodes.get(id);
     if (rec === undefined) return;
     for (const e of entries) {
-      if (e.index > rec.commit) break;
+      if (e.index > rec.commitChecked) break;
       const t = termAt(img, e.index);
       if (t !== undefined && t !== e.term) {
         fail(
@@ -176,12 +176,13 @@ export class SafetyChecker {
    * The node reports commit index `commit` (while in `term`). Commit never goes
    * back; entries now committed join the global record and must agree with it.
    */
-  observeCommit(id: NodeId, commit: number, term: number, img: Readonly<DiskImage>): void {
+  observeCommit(id: NodeId, commit: number, term: number, img: Readonly<DiskImage> | undefined): void {
     const rec = this.node(id);
     if (commit < rec.commit)
       fail(Invariant.CommitMonotonic, `node ${id} commit went back from ${rec.commit} to ${commit}`);
     rec.commit = commit;
-    if (commit <= rec.commitChecked) return;
+    // Without a current log view (the core holds entries storage has not seen), only monotonicity is checked.
+    if (img === undefined || commit <= rec.commitChecked) return;
     const last = img.snapshot.meta.index + img.entries.length;
     // Entries the core has not handed to storage yet are checked when they arrive.
     const upTo = Math.min(commit, last);

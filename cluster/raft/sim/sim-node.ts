@@ -97,6 +97,12 @@ export class SimNode {
   private lastRole: Role = 'follower';
   private lastTerm = 0;
   private lastCommit = 0;
+  /**
+   * False while the core may hold log entries it has not handed to storage yet: input was stepped
+   * while a Ready was in flight. Then the storage view can show stale entries the core already
+   * replaced, so the checker must not read commits or leader logs from it.
+   */
+  private storageCurrent = true;
 
   constructor(opts: {
     id: NodeId;
@@ -165,6 +171,7 @@ export class SimNode {
     this.lastRole = 'follower';
     this.lastTerm = durable.hardState.term;
     this.lastCommit = durable.hardState.commit;
+    this.storageCurrent = true;
     this.afterInput();
   }
 
@@ -228,6 +235,7 @@ export class SimNode {
       this.pendingTicks = Math.min(this.pendingTicks + 1, this.limits.pendingTicksMax);
       return;
     }
+    this.noteInputDuringSync();
     this.guard('tick', () => this.core!.tick());
     this.afterInput();
   }
@@ -240,6 +248,7 @@ export class SimNode {
       this.inbox.push(m);
       return true;
     }
+    this.noteInputDuringSync();
     this.guard('step', () => this.core!.step(m));
     this.afterInput();
     return true;
@@ -248,6 +257,7 @@ export class SimNode {
   /** A client or operator action on the core (propose, transfer, campaign); errors propagate. */
   act<T>(fn: (core: RaftCore) => T): T {
     const core = this.raft();
+    this.noteInputDuringSync();
     try {
       return fn(core);
     } finally {
@@ -312,12 +322,21 @@ export class SimNode {
     this.observe();
   }
 
+  private noteInputDuringSync(): void {
+    if (this.syncing !== undefined) this.storageCurrent = false;
+  }
+
   private drive(): void {
     for (let round = 0; round < this.limits.readyRoundsMax; round++) {
       if (!this.running || this.paused || this.syncing !== undefined) return;
       const core = this.core!;
-      if (!this.guard('hasReady', () => core.hasReady())) return;
+      if (!this.guard('hasReady', () => core.hasReady())) {
+        this.storageCurrent = true;
+        return;
+      }
       const rd = this.guard('ready', () => core.ready());
+      // ready() hands over every unstable entry; startReady writes them before anything else runs.
+      this.storageCurrent = true;
       this.startReady(rd);
     }
     throw new InvariantViolationError(
@@ -393,9 +412,9 @@ export class SimNode {
     }
     checker.observeRole(this.id, st.role, st.term);
     const commitBefore = this.lastCommit;
-    checker.observeCommit(this.id, st.commit, st.term, this.disk.current);
+    checker.observeCommit(this.id, st.commit, st.term, this.storageCurrent ? this.disk.current : undefined);
     this.lastCommit = st.commit;
     if (st.role === 'leader' && st.commit > commitBefore) this.host.onLeaderCommit(this, st.commit, st.term);
-    if (st.role === 'leader') checker.observeLeaderLog(this.id, st.term, this.disk.current);
+    if (st.role === 'leader' && this.storageCurrent) checker.observeLeaderLog(this.id, st.term, this.disk.current);
   }
 }
