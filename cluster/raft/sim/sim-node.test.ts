@@ -73,7 +73,7 @@ class ScriptedCore {
   }
 }
 
-function setup() {
+function setup(stepWhileSyncing = false) {
   const events: string[] = [];
   let lastToken = 0;
   const host: NodeHost = {
@@ -108,7 +108,7 @@ function setup() {
     prng: new SimPrng(1),
     bootstrap: bootstrapImage(conf, encodeImage(EMPTY_IMAGE)),
     limits: {
-      stepWhileSyncing: false,
+      stepWhileSyncing,
       inboxMessagesMax: 2,
       pendingTicksMax: 3,
       pendingDiskWritesMax: 100,
@@ -207,5 +207,29 @@ describe('SimNode driver order', () => {
     expect(events).toEqual(['fsync-start', 'send:2']);
     expect(core.calls).toEqual(['tick', 'ready', 'advance', 'step', 'tick']);
     expect(node.disk.durable.entries.length).toBe(1);
+  });
+
+  it('does not record a stale storage entry as committed while the core holds its replacement', () => {
+    const { node, core, token } = setup(true);
+    node.start();
+    const stale: Entry = { index: 1, term: 1, type: EntryType.Normal, data: new Uint8Array([9]) };
+    const fresh: Entry = { index: 1, term: 2, type: EntryType.Normal, data: new Uint8Array([7]) };
+    const rd = (entries: Entry[], commit: number): Ready => ({
+      entries,
+      hardState: { term: 2, vote: 0, commit },
+      mustSync: true,
+      messages: [],
+      earlyMessages: [],
+      committedEntries: [],
+      readStates: [],
+    });
+    core.readies.push(rd([stale], 0));
+    node.tick(); // the stale entry is written, its fsync is in flight
+    // A new leader's append replaced index 1 inside the core and committed it; storage still has the stale one.
+    core.commit = 1;
+    node.receive(msg(MessageType.App, 1));
+    core.readies.push(rd([fresh], 1));
+    expect(() => node.syncDone(token())).not.toThrow();
+    expect(node.disk.current.entries[0]!.term).toBe(2);
   });
 });
