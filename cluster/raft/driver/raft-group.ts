@@ -307,6 +307,7 @@ export class RaftGroup {
         this.maybeSnapshot();
       }
     } catch (err) {
+      if (this.stopped) return; // stop() closed the storage under an in-flight Ready: not a failure
       this.stopped = true;
       this.failAll(err as Error);
       this.onFatal?.(err as Error);

@@ -306,10 +306,16 @@ export class FileLogStorage implements RaftStorage {
         // closing anyway
       }
     }
-    for (const s of this.segments) fs.closeSync(s.fd);
-    this.segments = [];
-    this.hardStateFile.close();
     this.closed = true;
+    const segments = this.segments;
+    this.segments = [];
+    const closeFds = () => {
+      for (const s of segments) fs.closeSync(s.fd);
+      this.hardStateFile.close();
+    };
+    // An fdatasync in flight keeps its fd: close once the chain settles, never under it.
+    if (this.syncsInFlight > 0) this.syncChain.then(closeFds, closeFds);
+    else closeFds();
   }
 
   // ---- internals ----
