@@ -128,6 +128,12 @@ describe('SafetyChecker fires on hand-made violations', () => {
     expectViolation(() => c.observeCommit(1, 2, 1, image(log)), Invariant.CommitMonotonic);
   });
 
+  it('a persisted commit index never runs ahead of the persisted log', () => {
+    const c = started(1);
+    c.observeHardStateWrite(1, image([ent(1, 1)], 1));
+    expectViolation(() => c.observeHardStateWrite(1, image([ent(1, 1)], 2)), Invariant.CommitMonotonic);
+  });
+
   it('entries are applied only once durable', () => {
     const c = started(1);
     const e = ent(1, 1);

@@ -142,6 +142,17 @@ export class SafetyChecker {
     }
   }
 
+  /** A persisted commit index must be covered by the log persisted with (or before) it. */
+  observeHardStateWrite(id: NodeId, img: Readonly<DiskImage>): void {
+    const last = img.snapshot.meta.index + img.entries.length;
+    if (img.hardState.commit > last) {
+      fail(
+        Invariant.CommitMonotonic,
+        `node ${id} persists commit ${img.hardState.commit} beyond its log's last index ${last}`,
+      );
+    }
+  }
+
   /** After entries are written: register each (index, term) with its content and predecessor's term. */
   afterAppend(id: NodeId, img: Readonly<DiskImage>, entries: readonly Entry[]): void {
     for (const e of entries) {

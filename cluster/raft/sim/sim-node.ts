@@ -362,6 +362,7 @@ export class SimNode {
       if (rd.hardState !== undefined) this.disk.write({ kind: 'hardState', hardState: rd.hardState });
     }
     if (rd.entries.length > 0) checker.afterAppend(this.id, this.disk.current, rd.entries);
+    if (rd.hardState !== undefined) checker.observeHardStateWrite(this.id, this.disk.current);
     if (rd.mustSync || rd.snapshot !== undefined) {
       const token = this.nextSyncToken++;
       this.syncing = { token, ready: rd, coveredWrites: this.disk.pendingCount };
