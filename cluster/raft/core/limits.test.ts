@@ -80,6 +80,51 @@ describe('resource limits', () => {
     expect(rd.earlyMessages.length + rd.messages.length).toBe(65_536);
   });
 
+  it('a stale rejection (hinting less than the follower has acknowledged since) does not rewind the pipeline', () => {
+    const n = replicatingLeader(() => {});
+    for (let i = 0; i < 4; i++) n.raft.propose(utf8(`x${i}`));
+    drainMsgs(n);
+    n.raft.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 3 }));
+    drainMsgs(n);
+    // Produced before the ack above, delivered after it (reordering): hint 1 < match 3.
+    n.raft.step(
+      msg({
+        type: MessageType.AppResp,
+        from: 2,
+        to: 1,
+        term: 1,
+        index: 4,
+        reject: true,
+        rejectHint: 1,
+        rejectHintTerm: 1,
+      }),
+    );
+    expect(n.raft.status().progress?.get(2)).toMatchObject({ state: 'replicate', match: 3, next: 6 });
+    expect(drainMsgs(n)).toHaveLength(0);
+    // A fresh one (hint >= match) rewinds to probing.
+    n.raft.step(
+      msg({
+        type: MessageType.AppResp,
+        from: 2,
+        to: 1,
+        term: 1,
+        index: 4,
+        reject: true,
+        rejectHint: 3,
+        rejectHintTerm: 1,
+      }),
+    );
+    expect(n.raft.status().progress?.get(2)).toMatchObject({ state: 'probe', next: 4 });
+  });
+
+  it('a follower does not re-forward a ReadIndex it received from another node (BUGS.md #3)', () => {
+    const n = newNode(2, { term: 1 });
+    n.raft.step(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1 }));
+    drainMsgs(n);
+    n.raft.step(msg({ type: MessageType.ReadIndex, from: 3, to: 2, term: 0, context: utf8('r') }));
+    expect(drainMsgs(n)).toHaveLength(0);
+  });
+
   it('reportUnreachable moves a replicating follower back to probe', () => {
     const n = replicatingLeader(() => {});
     expect(n.raft.status().progress?.get(2)?.state).toBe('replicate');

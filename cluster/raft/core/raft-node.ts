@@ -641,6 +641,10 @@ export class RaftNode implements RaftCore {
   private handleAppResp(m: Message, pr: Progress): void {
     pr.recentActive = true;
     if (m.reject) {
+      // Stale: the follower's log was shorter than what it has acknowledged since (its log
+      // only grows within our term, and a fresh rejection hints at least its match). On a
+      // reordering network, acting on these rewinds the pipeline once per stale reply.
+      if (m.rejectHint < pr.match) return;
       let nextProbe = m.rejectHint;
       if (m.rejectHintTerm > 0) {
         // Fast backtracking: skip every entry of ours whose term is above the follower's conflicting term.
@@ -752,7 +756,8 @@ export class RaftNode implements RaftCore {
         else this.hup('transfer');
         return;
       case MessageType.ReadIndex:
-        if (this.lead !== NONE) this.send({ type: MessageType.ReadIndex, to: this.lead, term: 0, context: m.context });
+        // Forwarded to us by a node that thought we lead. Re-forwarding would stamp our id
+        // as the requester and the answer would come here; drop it, the requester retries.
         return;
       case MessageType.ReadIndexResp:
         this.readStates.push({ index: m.index, context: m.context ?? emptyData });
