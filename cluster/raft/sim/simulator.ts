@@ -155,6 +155,8 @@ export class Simulation implements NodeHost {
   private readonly trace: Trace;
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly slowDiskFactor = new Map<NodeId, number>();
+  /** Each process's timer runs a little fast or slow (clock drift). */
+  private readonly tickPeriodMs = new Map<NodeId, number>();
   private readonly inflightTo = new Map<NodeId, number>();
   private nowMs = 0;
   private phase: 'faults' | 'liveness' = 'faults';
@@ -202,6 +204,11 @@ export class Simulation implements NodeHost {
       encodeImage(EMPTY_IMAGE),
     );
     const nodePrngs = this.root.fork(5);
+    const driftRnd = this.root.fork(6);
+    const driftMaxMs = Math.floor((cfg.tickMs * cfg.tickDriftPercentMax) / 100);
+    for (let id = 1; id <= cfg.voters + cfg.spareNodes; id++) {
+      this.tickPeriodMs.set(id, Math.max(1, cfg.tickMs + driftRnd.between(-driftMaxMs, driftMaxMs)));
+    }
     for (let id = 1; id <= cfg.voters + cfg.spareNodes; id++) {
       this.nodes.set(
         id,
@@ -318,7 +325,7 @@ export class Simulation implements NodeHost {
         if (n.incarnation !== ev.inc || !n.running) return;
         this.record([code, ev.node], () => `tick ${ev.node}`);
         n.tick();
-        this.queue.push(this.nowMs + this.cfg.tickMs, ev);
+        this.queue.push(this.nowMs + (this.tickPeriodMs.get(ev.node) ?? this.cfg.tickMs), ev);
         return;
       }
       case 'deliver': {
@@ -516,6 +523,13 @@ export class Simulation implements NodeHost {
     this.record([40, node.id, ...fields], () => `node ${node.id}: ${what}`);
     if (what.startsWith('role leader')) {
       this.terms.add(fields[1] ?? 0);
+      if (this.phase === 'faults' && this.rnd.chancePerMille(this.cfg.faults.leaderIsolatePerMille)) {
+        // The new leader keeps taking proposals it cannot replicate: entries of its term that others lack.
+        this.net.isolate(node.id, this.liveIds());
+        const forMs = this.rnd.between(20, 20 * this.cfg.tickMs);
+        this.record([54, node.id, forMs], () => `PARTITION isolate new leader ${node.id} for ${forMs}ms`);
+        this.queue.push(this.nowMs + forMs, { k: 'heal' });
+      }
       if (this.phase === 'faults' && this.rnd.chancePerMille(this.cfg.faults.leaderKillPerMille)) {
         const delay = this.rnd.between(0, 4 * this.cfg.tickMs * this.cfg.heartbeatTicks);
         this.queue.push(this.nowMs + delay, { k: 'crash', node: node.id, inc: node.incarnation });

@@ -12,6 +12,8 @@ export interface SwarmConfig {
   /** Ids beyond the initial voters that membership changes may add. */
   spareNodes: number;
   tickMs: number;
+  /** Each node's tick period deviates from tickMs by up to this many percent (timer drift). */
+  tickDriftPercentMax: number;
   /** The driver steps messages into the core while an fsync is in flight. */
   stepWhileSyncing: boolean;
   electionTicks: number;
@@ -47,6 +49,8 @@ export interface SwarmConfig {
     leaderKillPerMille: number;
     /** Crash a leader right after its commit index advances, before followers learn it. */
     leaderKillOnCommitPerMille: number;
+    /** Isolate a leader right after its election for a while (it keeps accepting proposals). */
+    leaderIsolatePerMille: number;
     /** Crash a leader right after its commit index covers an entry of an earlier term (Figure 8). */
     leaderKillOnOldTermCommitPerMille: number;
     /** Per sync: crash the node while that fsync is in flight (torn writes). */
@@ -96,6 +100,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
     voters,
     spareNodes: p.between(0, 3),
     stepWhileSyncing: p.bool(),
+    tickDriftPercentMax: p.pick([0, 0, 10, 30]),
     tickMs,
     electionTicks,
     heartbeatTicks,
@@ -127,6 +132,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       pause: p.bool(),
       leaderKillPerMille: p.pick([0, 0, 100, 400]),
       leaderKillOnCommitPerMille: p.pick([0, 0, 0, 20]),
+      leaderIsolatePerMille: p.pick([0, 0, 100]),
       leaderKillOnOldTermCommitPerMille: p.pick([0, 0, 200]),
       crashDuringSyncPerMille: p.pick([0, 0, 5, 30]),
       crashKeepsPrefix: p.bool(),
@@ -214,6 +220,7 @@ function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): v
       cfg.faults.leaderKillPerMille = 500;
       cfg.faults.leaderKillOnCommitPerMille = 100;
       cfg.faults.leaderKillOnOldTermCommitPerMille = 900;
+      cfg.faults.leaderIsolatePerMille = 400;
       cfg.faults.restartDelayMaxMs = 30;
       cfg.network.delayMinMs = 1;
       cfg.network.delayMaxMs = 6;
@@ -254,6 +261,7 @@ function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): v
       cfg.preVote = false;
       cfg.checkQuorum = false;
       cfg.workload.campaign = true;
+      cfg.faults.leaderIsolatePerMille = 400;
       break;
     case 'acceptWithoutPrevCheck':
       // Followers with divergent suffixes receive appends: churn plus loss and reordering.
@@ -267,6 +275,7 @@ function targetUnsafe(cfg: SwarmConfig, p: SimPrng, unsafe: UnsafeSwitchName): v
       cfg.maxMsgBytes = 1;
       cfg.workload.campaign = true;
       cfg.faults.pause = true;
+      cfg.faults.leaderIsolatePerMille = 400;
       break;
   }
 }
