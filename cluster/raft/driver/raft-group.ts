@@ -11,7 +11,7 @@
  * arrive meanwhile are stepped into the core and batched into the next Ready,
  * so one fsync covers everything that arrived during the previous one.
  */
-import { decodeConfChange, encodeConfChange } from '../core/config.ts';
+import { decodeConfChange } from '../core/config.ts';
 import type { RaftStorage } from '../storage/raft-storage.ts';
 import {
   type ConfChange,
@@ -506,5 +506,3 @@ export class RaftGroup {
 function ctxKey(ctx: Uint8Array): string {
   return Buffer.from(ctx.buffer, ctx.byteOffset, ctx.byteLength).toString('hex');
 }
-
-export { encodeConfChange };

@@ -112,7 +112,7 @@ export class MultiRaftHost {
     this.seed = o.seed ?? (Math.random() * 0x1_0000_0000) >>> 0;
     for (const p of o.peers) if (p !== o.nodeId) this.peers.add(p);
     this.transport.onMessage((from, batch) => this.receive(from, batch));
-    this.transport.onUnreachable((peer) => this.unreachable(peer));
+    // Unreachable peers are handled in flush(), which knows the groups that had traffic for them.
   }
 
   async start(): Promise<void> {
@@ -289,17 +289,12 @@ export class MultiRaftHost {
     }
   }
 
-  private unreachable(_peer: NodeId): void {
-    // Handled per flush (we know which groups had traffic for the peer there).
-  }
-
   private receive(from: NodeId, batch: PeerBatch): void {
     if (!this.running) return;
     this.stats.framesReceived++;
     this.lastHeardTick.set(from, this.stats.ticks);
-    if (this.deadPeers.delete(from)) {
-      // Back from the dead: nothing to do, its groups resume on their own traffic.
-    }
+    // Back from the dead: its groups resume on their own traffic.
+    this.deadPeers.delete(from);
     for (const gm of batch.messages) {
       const h = this.groups.get(gm.group);
       if (!h) {

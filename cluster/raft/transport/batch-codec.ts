@@ -7,7 +7,7 @@
 import { Packr } from 'msgpackr';
 import type { NodeId } from '../types.ts';
 import { FrameDecodeError } from './errors.ts';
-import { bytes, decodeMessage, encodeMessage, list, uint } from './message-codec.ts';
+import { decodeMessage, encodeMessage, list, uint } from './message-codec.ts';
 import type { GroupMessage, HeartbeatAck, HeartbeatBeat, PeerBatch } from './transport.ts';
 
 /** Append-only: frame kinds on the wire. */
@@ -118,5 +118,3 @@ export function cloneBatch(b: PeerBatch): PeerBatch {
   if (f.kind !== 'batch') throw new FrameDecodeError('clone: not a batch');
   return f.batch;
 }
-
-export { bytes };
