@@ -188,4 +188,35 @@ describe('RaftGroup', () => {
     l.group.stop();
     await expect(l.group.propose(encodePut('t', '2'))).rejects.toThrow(/stopped/);
   });
+
+  it('a failed fsync stops the group: pending proposals fail and onFatal fires, nothing is acknowledged', async () => {
+    class FailingStorage extends MemoryRaftStorage {
+      failing = false;
+      override async sync(): Promise<void> {
+        if (this.failing) throw new Error('EIO: simulated fdatasync failure');
+      }
+    }
+    const storage = new FailingStorage({ voters: [1] });
+    const fatal: Error[] = [];
+    const group = new RaftGroup({
+      groupId: 1,
+      core: createRaftCore(1, storage, { electionTicks: 10, heartbeatTicks: 1 }, 1),
+      storage,
+      stateMachine: new KvStateMachine(),
+      send: () => {},
+      onFatal: (e) => fatal.push(e),
+    });
+    group.campaign();
+    const deadline = Date.now() + 5000;
+    while (group.role !== 'leader') {
+      if (Date.now() > deadline) throw new Error('single node did not elect itself');
+      group.tick();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await group.propose(encodePut('ok', '1'));
+    storage.failing = true;
+    await expect(group.propose(encodePut('lost', '1'))).rejects.toThrow(/EIO/);
+    expect(fatal).toHaveLength(1);
+    await expect(group.propose(encodePut('after', '1'))).rejects.toThrow(/stopped/);
+  });
 });
