@@ -42,4 +42,17 @@ describe('SimNetwork', () => {
     net.heal();
     expect(net.cutCount).toBe(0);
   });
+
+  it('keeps per-link order with fifoLinks, and lets messages overtake without', () => {
+    const faults = { delayMinMs: 1, delayMaxMs: 50, lossPerMille: 0, duplicatePerMille: 0 };
+    const arrivals = (fifoLinks: boolean) => {
+      const net = new SimNetwork(new SimPrng(9), { ...faults, fifoLinks });
+      const out: number[] = [];
+      for (let t = 0; t < 200; t++) out.push(t + net.route(1, 2, t)[0]!);
+      return out;
+    };
+    const inOrder = (xs: number[]) => xs.every((x, i) => i === 0 || x >= xs[i - 1]!);
+    expect(inOrder(arrivals(true))).toBe(true);
+    expect(inOrder(arrivals(false))).toBe(false);
+  });
 });

@@ -13,6 +13,11 @@ import type { SimPrng } from './prng.ts';
 export interface NetworkFaults {
   delayMinMs: number;
   delayMaxMs: number;
+  /**
+   * Deliver in order per (from, to) link, as one TCP connection per peer pair does (lost
+   * messages are still lost); false = every message takes its own path and may overtake others.
+   */
+  fifoLinks?: boolean;
   lossPerMille: number;
   duplicatePerMille: number;
 }
@@ -24,6 +29,8 @@ export class SimNetwork {
   private faults: NetworkFaults;
   /** "a>b" present means messages from a to b are dropped. */
   private readonly cuts = new Set<string>();
+  /** With fifoLinks: the latest delivery time scheduled on each link. */
+  private readonly linkBusyUntilMs = new Map<string, number>();
 
   constructor(prng: SimPrng, faults: NetworkFaults) {
     this.prng = prng;
@@ -52,12 +59,23 @@ export class SimNetwork {
    * is duplicated. Always draws the same number of values for a given outcome,
    * so the stream stays reproducible.
    */
-  route(from: NodeId, to: NodeId): number[] {
+  route(from: NodeId, to: NodeId, nowMs = 0): number[] {
     if (!this.canDeliver(from, to)) return [];
     if (this.prng.chancePerMille(this.faults.lossPerMille)) return [];
     const delays = [this.prng.between(this.faults.delayMinMs, this.faults.delayMaxMs)];
     if (this.prng.chancePerMille(this.faults.duplicatePerMille)) {
       delays.push(this.prng.between(this.faults.delayMinMs, this.faults.delayMaxMs * 2));
+    }
+    if (this.faults.fifoLinks === true) {
+      // Never deliver before a message sent earlier on the same link.
+      const key = `${from}>${to}`;
+      let busy = this.linkBusyUntilMs.get(key) ?? 0;
+      for (let i = 0; i < delays.length; i++) {
+        const at = Math.max(nowMs + delays[i]!, busy);
+        delays[i] = at - nowMs;
+        busy = at;
+      }
+      this.linkBusyUntilMs.set(key, busy);
     }
     return delays;
   }

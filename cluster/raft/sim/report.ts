@@ -17,7 +17,7 @@ export function describeConfig(r: SimResult): string {
   return (
     `nodes=${c.voters}+${c.spareNodes} tick=${c.tickMs}ms±${c.tickDriftPercentMax}% election=${c.electionTicks} hb=${c.heartbeatTicks} ` +
     `prevote=${c.preVote} checkquorum=${c.checkQuorum} msgbytes=${c.maxMsgBytes} inflight=${c.maxInflightMsgs} ` +
-    `delay=${c.network.delayMinMs}-${c.network.delayMaxMs}ms loss=${c.network.lossPerMille}‰ dup=${c.network.duplicatePerMille}‰ ` +
+    `delay=${c.network.delayMinMs}-${c.network.delayMaxMs}ms loss=${c.network.lossPerMille}‰ dup=${c.network.duplicatePerMille}‰ fifo=${c.network.fifoLinks === true} ` +
     `fsync=${c.fsyncMinMs}-${c.fsyncMaxMs}ms stepWhileSyncing=${c.stepWhileSyncing} faults=[${kinds.join(',')}]`
   );
 }

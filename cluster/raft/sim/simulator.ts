@@ -458,7 +458,7 @@ export class Simulation implements NodeHost {
       this.stats.messagesSent++;
       if (m.type === MessageType.Snapshot) this.stats.snapshotsSent++;
       else if (m.type === MessageType.TimeoutNow) this.stats.transfersStarted++;
-      const delays = this.net.route(m.from, m.to);
+      const delays = this.net.route(m.from, m.to, this.nowMs);
       this.record(
         [20, m.type, m.from, m.to, m.term, m.index, delays.length, early ? 1 : 0],
         () => `send${early ? '(early)' : ''} ${describeMessage(m)} copies=${delays.length}`,

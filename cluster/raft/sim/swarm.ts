@@ -115,6 +115,7 @@ export function drawSwarmConfig(p: SimPrng, unsafe: UnsafeSwitchName | undefined
       delayMaxMs,
       lossPerMille: p.pick([0, 0, 10, 50, 150]),
       duplicatePerMille: p.pick([0, 10, 50]),
+      fifoLinks: p.bool(),
     },
     fsyncMinMs: 0,
     fsyncMaxMs: 0,
