@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { makeRaftNode } from './core-factory.ts';
 import { Invariant } from './invariants.ts';
 import { describeFailures, runSeedRange, SWARM_TEST_TIMEOUT_MS } from './seed-runner.ts';
+import { runSimulation } from './simulator.ts';
 import type { UnsafeSwitchName } from './swarm.ts';
 
 /**
@@ -10,6 +12,7 @@ import type { UnsafeSwitchName } from './swarm.ts';
  * property it breaks.
  */
 const SEEDS_MAX = 80;
+const CONTROL_SEEDS = 25;
 
 const expected: Record<UnsafeSwitchName, readonly Invariant[]> = {
   // A stale candidate wins and lacks committed entries.
@@ -48,6 +51,32 @@ describe('each unsafe switch is caught', () => {
         const first = safety[0]!;
         expect(invariants, describeFailures([first])).toContain(first.violation?.invariant);
         expect(first.replayCommand).toContain(`--unsafe ${name}`);
+      },
+      SWARM_TEST_TIMEOUT_MS,
+    );
+  }
+});
+
+describe('the targeted fault mixes alone break nothing', () => {
+  // Control group: the same per-switch fault mix with the switch off must pass, or a "found" violation
+  // above could be the fault mix (or the checker) rather than the broken rule.
+  for (const name of Object.keys(expected) as UnsafeSwitchName[]) {
+    it(
+      `${name} fault mix with the switch off: seeds 1..${CONTROL_SEEDS} pass`,
+      () => {
+        const failures = [];
+        for (let seed = 1; seed <= CONTROL_SEEDS; seed++) {
+          const r = runSimulation({
+            seed,
+            unsafe: name,
+            makeCore: makeRaftNode,
+            tweak: (cfg) => {
+              cfg.unsafe = {};
+            },
+          });
+          if (!r.ok) failures.push(r);
+        }
+        expect(failures, describeFailures(failures)).toEqual([]);
       },
       SWARM_TEST_TIMEOUT_MS,
     );
