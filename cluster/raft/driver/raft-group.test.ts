@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodePut, KvStateMachine } from '../examples/kv-state-machine.ts';
 import { MemoryRaftStorage } from '../storage/memory-raft-storage.ts';
-import type { Entry, HardState, Message, RaftCore, Ready } from '../types.ts';
+import { type Entry, type HardState, type Message, MessageType, type RaftCore, type Ready } from '../types.ts';
 import { createRaftCore } from './create-core.ts';
 import { AbortedError, LeadershipLostError, NotLeaderError, RequestTimeoutError } from './errors.ts';
 import { RaftGroup } from './raft-group.ts';
@@ -41,6 +41,8 @@ interface Node {
 function trio(opts: { requestTimeoutTicks?: number; tickers?: Map<number, ManualTicker> } = {}) {
   const nodes = new Map<number, Node>();
   const voters = [1, 2, 3];
+  /** Drop filters: a message for which one returns true is lost. */
+  const drops: ((m: Message) => boolean)[] = [];
   for (const id of voters) {
     const log: string[] = [];
     const storage = new RecordingStorage(log, voters);
@@ -82,6 +84,7 @@ function trio(opts: { requestTimeoutTicks?: number; tickers?: Map<number, Manual
         for (const m of msgs) {
           setImmediate(() => {
             const to = nodes.get(m.to);
+            if (drops.some((d) => d(m))) return;
             if (to && !to.down && !node.down) to.group.step(m);
           });
         }
@@ -101,7 +104,7 @@ function trio(opts: { requestTimeoutTicks?: number; tickers?: Map<number, Manual
     }
   };
   const leader = () => [...nodes.values()].find((n) => !n.down && n.group.role === 'leader');
-  return { nodes, tick, until, leader };
+  return { nodes, tick, until, leader, drops };
 }
 
 describe('RaftGroup', () => {
@@ -218,5 +221,23 @@ describe('RaftGroup', () => {
     await expect(group.propose(encodePut('lost', '1'))).rejects.toThrow(/EIO/);
     expect(fatal).toHaveLength(1);
     await expect(group.propose(encodePut('after', '1'))).rejects.toThrow(/stopped/);
+  });
+
+  it('re-issues a follower read whose forwarded ReadIndex was lost', async () => {
+    const t = trio();
+    await t.until(() => t.leader() !== undefined && [...t.nodes.values()].every((n) => n.group.leaderId !== 0));
+    const l = t.leader()!;
+    await l.group.propose(encodePut('r', '1'));
+    const f = [...t.nodes.values()].find((n) => n !== l)!;
+    let lost = 0;
+    t.drops.push((m) => m.type === MessageType.ReadIndex && lost++ === 0);
+    let done = false;
+    const read = f.group.readIndex().then(() => {
+      done = true;
+    });
+    await t.until(() => done);
+    await read;
+    expect(lost).toBeGreaterThanOrEqual(2); // the first was dropped, a retry went through
+    expect(f.sm.get('r')).toBe('1');
   });
 });

@@ -58,6 +58,11 @@ export interface RaftGroupOptions {
   pendingReadsMax?: number;
   /** Ticks before a proposal, read or transfer gives up (outcome unknown for proposals). */
   requestTimeoutTicks?: number;
+  /**
+   * A read with no ReadState after this many ticks is issued again with the same context: the
+   * core drops a forwarded read silently when leadership moves, and expects the requester to retry.
+   */
+  readRetryTicks?: number;
   onConfChange?: (conf: ConfState) => void;
   onRoleChange?: (role: Role, leaderId: NodeId) => void;
   /** A client request arrived (the host wakes a quiesced group). */
@@ -84,6 +89,8 @@ interface PendingProposal extends Waiter<unknown> {
 interface PendingRead extends Waiter<void> {
   /** Set once the ReadState arrived: wait until applied reaches it. */
   index: number;
+  context: Uint8Array;
+  issuedTick: number;
 }
 
 interface PendingTransfer extends Waiter<void> {
@@ -101,6 +108,7 @@ export class RaftGroup {
   private readonly pendingProposalsMax: number;
   private readonly pendingReadsMax: number;
   private readonly requestTimeoutTicks: number;
+  private readonly readRetryTicks: number;
   private readonly onConfChange: ((conf: ConfState) => void) | undefined;
   private readonly onRoleChange: ((role: Role, leaderId: NodeId) => void) | undefined;
   private readonly onFatal: ((err: Error) => void) | undefined;
@@ -134,6 +142,7 @@ export class RaftGroup {
     this.pendingProposalsMax = o.pendingProposalsMax ?? 10_000;
     this.pendingReadsMax = o.pendingReadsMax ?? 10_000;
     this.requestTimeoutTicks = o.requestTimeoutTicks ?? 100;
+    this.readRetryTicks = o.readRetryTicks ?? 10;
     this.onConfChange = o.onConfChange;
     this.onRoleChange = o.onRoleChange;
     this.onFatal = o.onFatal;
@@ -243,7 +252,7 @@ export class RaftGroup {
     const key = ctxKey(ctx);
     this.onRequest?.();
     return this.wait<void>(opts, (w) => {
-      this.reads.set(key, { ...w, index: -1 });
+      this.reads.set(key, { ...w, index: -1, context: ctx, issuedTick: this.ticks });
       this.core.readIndex(ctx);
       this.schedule();
       return () => this.reads.delete(key);
@@ -473,6 +482,13 @@ export class RaftGroup {
         this.reads.delete(k);
         r.cleanup();
         r.reject(timeout('read'));
+      } else if (r.index < 0 && now - r.issuedTick >= this.readRetryTicks && this.leaderId !== 0) {
+        r.issuedTick = now;
+        try {
+          this.core.readIndex(r.context);
+        } catch {
+          // No leader right now: the next retry or the deadline settles it.
+        }
       }
     }
     for (const t of this.transfers) {
