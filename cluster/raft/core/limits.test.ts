@@ -101,6 +101,20 @@ describe('resource limits', () => {
     );
     expect(n.raft.status().progress?.get(2)).toMatchObject({ state: 'replicate', match: 3, next: 6 });
     expect(drainMsgs(n)).toHaveLength(0);
+    // One answering an App beyond what this run has sent (prev >= next) is stale as well.
+    n.raft.step(
+      msg({
+        type: MessageType.AppResp,
+        from: 2,
+        to: 1,
+        term: 1,
+        index: 6,
+        reject: true,
+        rejectHint: 3,
+        rejectHintTerm: 1,
+      }),
+    );
+    expect(n.raft.status().progress?.get(2)).toMatchObject({ state: 'replicate', next: 6 });
     // A fresh one (hint >= match) rewinds to probing.
     n.raft.step(
       msg({

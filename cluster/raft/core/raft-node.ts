@@ -645,6 +645,9 @@ export class RaftNode implements RaftCore {
       // only grows within our term, and a fresh rejection hints at least its match). On a
       // reordering network, acting on these rewinds the pipeline once per stale reply.
       if (m.rejectHint < pr.match) return;
+      // Stale too: in replicate state every App of the current run had prev < next, so a
+      // rejection of prev >= next answers an App sent before the last rewind.
+      if (pr.state === 'replicate' && m.index >= pr.next) return;
       let nextProbe = m.rejectHint;
       if (m.rejectHintTerm > 0) {
         // Fast backtracking: skip every entry of ours whose term is above the follower's conflicting term.
