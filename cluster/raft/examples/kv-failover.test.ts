@@ -60,15 +60,23 @@ it('survives 10 leader kills with no acknowledged write lost; failover is fast',
     }
   })();
   for (let round = 1; round <= 10; round++) {
-    const leader = await findLeader();
     for (let i = 0; i < 10; i++) {
       const key = `r${round}k${i}`;
       const value = `v-${round}-${i}`;
-      const status = await kvPut(leader, key, value);
-      if (status === 200) acked.set(key, value);
+      // A healthy cluster takes every write; a 409 right after an election is retried on the leader.
+      const codes: number[] = [];
+      const ok = await waitFor(
+        async () => {
+          const status = await kvPut(await findLeader(), key, value);
+          codes.push(status);
+          return status === 200 ? true : undefined;
+        },
+        { timeoutMs: 10_000, stepMs: 20 },
+      ).catch(() => false);
+      expect(ok, `write ${key} never succeeded, statuses ${codes.join(',')}`).toBe(true);
+      acked.set(key, value);
     }
-    const roundKeys = [...acked.keys()].filter((k) => k.startsWith(`r${round}k`)).length;
-    expect(roundKeys).toBeGreaterThanOrEqual(8); // the leader is healthy: writes succeed
+    const leader = await findLeader();
     await leader.kill('SIGKILL');
     const t0 = performance.now();
     const survivors = nodes.filter((p) => p !== leader);
@@ -98,6 +106,7 @@ it('survives 10 leader kills with no acknowledged write lost; failover is fast',
     await waitFor(async () => ((await kvStatus(p))?.applied ?? 0) >= target || undefined, { timeoutMs: 15_000 });
     for (const [k, v] of acked) expect(await kvGetLocal(p, k)).toBe(v);
   }
+  expect(nodes.flatMap((p) => p.crashes)).toEqual([]);
   const med = median(failoverMs);
   console.log(
     `kv failover over ${failoverMs.length} leader kills (tick 50 ms, electionTicks 10): ` +

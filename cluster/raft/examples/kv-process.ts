@@ -34,6 +34,9 @@ export class KvProcess {
   readonly spec: KvProcessSpec;
   child: ChildProcess | undefined;
   output = '';
+  /** Exits we did not cause (a crash): code/signal and the last output. */
+  readonly crashes: string[] = [];
+  private killing = false;
 
   constructor(spec: KvProcessSpec) {
     this.spec = spec;
@@ -67,6 +70,11 @@ export class KvProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    child.once('exit', (code, signal) => {
+      if (!this.killing)
+        this.crashes.push(`node ${s.id} exited code=${code} signal=${signal}: ${this.output.slice(-2000)}`);
+    });
+    this.killing = false;
     this.child = child;
   }
 
@@ -75,6 +83,7 @@ export class KvProcess {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    this.killing = true;
     process.kill(child.pid!, signal);
     await exited;
     this.child = undefined;
