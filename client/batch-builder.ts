@@ -16,6 +16,7 @@ import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import {
   BATCH_MAGIC,
+  BatchField,
   type BatchProducer,
   CRC_START,
   HEADER_BYTES,
@@ -143,17 +144,17 @@ export class BatchBuilder {
       b[at++] = 0xdd;
       b.writeUInt32BE(n, at);
     }
-    b.fill(0, begin, begin + 20); // baseOffset 0, batchBytes (set below), term 0
-    b.writeUInt32BE(out.byteLength, begin + 8);
-    b[begin + 20] = BATCH_MAGIC;
-    b.writeUInt16BE(attributes, begin + 25);
-    b.writeUInt32BE(n, begin + 27);
-    writeU64(b, begin + 31, this.firstTimestamp);
-    writeU64(b, begin + 39, this.maxTimestamp);
-    b.writeBigInt64BE(BigInt(producer.producerId), begin + 47);
-    b.writeInt16BE(producer.producerEpoch, begin + 55);
-    b.writeInt32BE(producer.baseSequence, begin + 57);
-    b.writeUInt32BE(crc32(out.subarray(CRC_START)), begin + 21);
+    b.fill(0, begin, begin + BatchField.magic); // baseOffset, batchBytes (set below), term, raftIndex: 0
+    b.writeUInt32BE(out.byteLength, begin + BatchField.batchBytes);
+    b[begin + BatchField.magic] = BATCH_MAGIC;
+    b.writeUInt16BE(attributes, begin + BatchField.attributes);
+    b.writeUInt32BE(n, begin + BatchField.recordCount);
+    writeU64(b, begin + BatchField.firstTimestamp, this.firstTimestamp);
+    writeU64(b, begin + BatchField.maxTimestamp, this.maxTimestamp);
+    b.writeBigInt64BE(BigInt(producer.producerId), begin + BatchField.producerId);
+    b.writeInt16BE(producer.producerEpoch, begin + BatchField.producerEpoch);
+    b.writeInt32BE(producer.baseSequence, begin + BatchField.baseSequence);
+    b.writeUInt32BE(crc32(out.subarray(CRC_START)), begin + BatchField.crc);
     // The next batch of this partition likely needs as much room: start there, no regrowing.
     this.nextBytes = Math.min(this.buf.byteLength, this.capBytes);
     this.lastSealedBuffer = this.buf;

@@ -10,7 +10,7 @@
  */
 import { ApiKey, type FetchRequest, type FetchResponse } from '../node/protocol/api.ts';
 import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
-import { decodeBatch, readBatchHeader, type StoredRecord } from '../node/storage/batch.ts';
+import { decodeBatch, HEADER_BYTES, readBatchHeader, type StoredRecord } from '../node/storage/batch.ts';
 import { Admin } from './admin.ts';
 import { sleep } from './backoff.ts';
 import type { CallOptions, RaftbusClient } from './client.ts';
@@ -303,7 +303,7 @@ export class Consumer {
 function splitWhole(buf: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   let at = 0;
-  while (buf.byteLength - at >= 61) {
+  while (buf.byteLength - at >= HEADER_BYTES) {
     const h = readBatchHeader(buf, at);
     if (at + h.batchBytes > buf.byteLength) break;
     out.push(buf.subarray(at, at + h.batchBytes));

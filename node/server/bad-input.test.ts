@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, type FetchResponse, type ProduceResponse } from '../protocol/api.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { encodeFrame, FrameType } from '../protocol/frame.ts';
-import { decodeBatch, splitBatches } from '../storage/batch.ts';
+import { BatchField, decodeBatch, splitBatches } from '../storage/batch.ts';
 import { batchOf, eventually, RawClient, startTestNode, type TestNode, wireErrorOf } from './test-support.ts';
 
 const KiB = 1024;
@@ -191,7 +191,7 @@ describe('bad requests get typed errors and keep the connection', () => {
     expect(r.body.partitions[0]!.error?.code).toBe(ErrorCode.CORRUPT_MESSAGE.code);
     // A bad header too: wrong magic.
     const h = batchOf(['x']);
-    h[20] = 9;
+    h[BatchField.magic] = 9;
     expect((await produce(c, 'ok', 1, h)).body.partitions[0]!.error?.code).toBe(ErrorCode.CORRUPT_MESSAGE.code);
     const after = (await c.call<FetchResponse>(ApiKey.Fetch, fetchBody('ok', 1, 0))).body.partitions[0]!.highWatermark;
     expect(after).toBe(before);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, type FetchResponse, type ProduceResponse } from '../protocol/api.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { encodeFrame, FrameType } from '../protocol/frame.ts';
-import { decodeBatch, splitBatches } from '../storage/batch.ts';
+import { decodeBatch, HEADER_BYTES, splitBatches } from '../storage/batch.ts';
 import { createLogger } from './logger.ts';
 import { batchOf, RawClient, startTestNode, type TestNode, wireErrorOf } from './test-support.ts';
 
@@ -170,7 +170,7 @@ function mutant(r: () => number, base: Buffer[]): { bytes: Buffer; breaksStream:
     }
     case 5: {
       // Bytes flipped inside the batch of a produce (header or records).
-      const tail = Math.min(61 + 30, pick.byteLength - 17);
+      const tail = Math.min(HEADER_BYTES + 30, pick.byteLength - 17);
       const at = pick.byteLength - 1 - Math.floor(r() * tail);
       pick[at]! ^= 1 << Math.floor(r() * 8);
       return { bytes: pick, breaksStream: false };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_MAGIC,
+  BatchField,
   BatchFormatError,
   batchCrcOk,
   CRC_START,
@@ -79,13 +80,13 @@ describe('record batch', () => {
 
   it('detects a corrupted stored CRC', () => {
     const bad = sample();
-    bad[21]! ^= 0x80;
+    bad[BatchField.crc]! ^= 0x80;
     expect(() => validateBatch(bad)).toThrow(/CRC/);
   });
 
   it('rejects a bad magic, a wrong length, a short buffer and zero records', () => {
     const badMagic = sample();
-    badMagic[20] = 9;
+    badMagic[BatchField.magic] = 9;
     expect(() => validateBatch(badMagic)).toThrow(/magic/);
 
     const batch = sample();
@@ -96,7 +97,7 @@ describe('record batch', () => {
 
     expect(() => encodeBatch([])).toThrow(BatchFormatError);
     const zero = sample();
-    new DataView(zero.buffer).setUint32(27, 0);
+    new DataView(zero.buffer).setUint32(BatchField.recordCount, 0);
     expect(() => readBatchHeader(zero)).toThrow(/no records/);
   });
 

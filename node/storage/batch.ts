@@ -4,22 +4,27 @@
  * batch on the write path: it checks the header and the CRC, stamps the base
  * offset (and, under Raft, the term) in place, and appends the bytes.
  *
- * Layout (big-endian), HEADER_BYTES = 61:
+ * Layout (big-endian), HEADER_BYTES = 69 (field offsets in `BatchField`):
  *
  *   off size field
  *    0   8   baseOffset      stamped by the partition leader (not covered by the CRC)
  *    8   4   batchBytes      whole batch length, header included
  *   12   8   term            Raft term, stamped by the leader (not covered by the CRC)
- *   20   1   magic           BATCH_MAGIC
- *   21   4   crc             CRC-32 (zlib.crc32) of bytes [25, batchBytes)
- *   25   2   attributes      bits 0-2 compression (0 = none), bit 4 control batch
- *   27   4   recordCount
- *   31   8   firstTimestamp  ms since epoch
- *   39   8   maxTimestamp
- *   47   8   producerId      -1 = none (signed)
- *   55   2   producerEpoch   -1 = none (signed)
- *   57   4   baseSequence    -1 = none (signed)
- *   61   ..  records         msgpack: an array of [timestampDelta, key|null, value, headers|null]
+ *   20   8   raftIndex       Raft log index of this batch, stamped by the leader; 0 = not replicated
+ *   28   1   magic           BATCH_MAGIC
+ *   29   4   crc             CRC-32 (zlib.crc32) of bytes [33, batchBytes)
+ *   33   2   attributes      bits 0-2 compression (0 = none), bit 4 control batch
+ *   35   4   recordCount
+ *   39   8   firstTimestamp  ms since epoch
+ *   47   8   maxTimestamp
+ *   55   8   producerId      -1 = none (signed)
+ *   63   2   producerEpoch   -1 = none (signed)
+ *   65   4   baseSequence    -1 = none (signed)
+ *   69   ..  records         msgpack: an array of [timestampDelta, key|null, value, headers|null]
+ *
+ * Every batch is one Raft entry of its partition's group, so a batch
+ * describes its own place in the Raft log (term, raftIndex) and the log can be
+ * read back as a Raft log without a second index.
  *
  * Like Kafka's, the fields the broker stamps sit before the CRC'd region, so
  * stamping never recomputes the CRC. Records are plain msgpack (no msgpackr
@@ -28,10 +33,27 @@
 import { crc32 } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 
-export const HEADER_BYTES = 61;
-export const BATCH_MAGIC = 1;
+/** Byte offset of each header field. */
+export const BatchField = {
+  baseOffset: 0,
+  batchBytes: 8,
+  term: 12,
+  raftIndex: 20,
+  magic: 28,
+  crc: 29,
+  attributes: 33,
+  recordCount: 35,
+  firstTimestamp: 39,
+  maxTimestamp: 47,
+  producerId: 55,
+  producerEpoch: 63,
+  baseSequence: 65,
+} as const;
+
+export const HEADER_BYTES = 69;
+export const BATCH_MAGIC = 2;
 /** Offset of the first byte covered by the CRC. */
-export const CRC_START = 25;
+export const CRC_START = BatchField.attributes;
 
 export const Attributes = {
   compressionMask: 0x07,
@@ -66,6 +88,7 @@ export interface BatchHeader {
   baseOffset: number;
   batchBytes: number;
   term: number;
+  raftIndex: number;
   magic: number;
   crc: number;
   attributes: number;
@@ -147,19 +170,18 @@ export function encodeBatch(
   const body: Uint8Array = packr.pack(rows);
   const out = new Uint8Array(HEADER_BYTES + body.byteLength);
   const dv = view(out);
-  setU64(dv, 0, 0);
-  dv.setUint32(8, out.byteLength);
-  setU64(dv, 12, 0);
-  dv.setUint8(20, BATCH_MAGIC);
-  dv.setUint16(25, attributes);
-  dv.setUint32(27, records.length);
-  setU64(dv, 31, first);
-  setU64(dv, 39, max);
-  setI64(dv, 47, producer.producerId);
-  dv.setInt16(55, producer.producerEpoch);
-  dv.setInt32(57, producer.baseSequence);
+  // baseOffset, term and raftIndex stay 0 (fresh buffer): the leader stamps them.
+  dv.setUint32(BatchField.batchBytes, out.byteLength);
+  dv.setUint8(BatchField.magic, BATCH_MAGIC);
+  dv.setUint16(BatchField.attributes, attributes);
+  dv.setUint32(BatchField.recordCount, records.length);
+  setU64(dv, BatchField.firstTimestamp, first);
+  setU64(dv, BatchField.maxTimestamp, max);
+  setI64(dv, BatchField.producerId, producer.producerId);
+  dv.setInt16(BatchField.producerEpoch, producer.producerEpoch);
+  dv.setInt32(BatchField.baseSequence, producer.baseSequence);
   out.set(body, HEADER_BYTES);
-  dv.setUint32(21, crc32(out.subarray(CRC_START)));
+  dv.setUint32(BatchField.crc, crc32(out.subarray(CRC_START)));
   return out;
 }
 
@@ -174,18 +196,19 @@ export function readBatchHeader(buf: Uint8Array, at = 0): BatchHeader {
   }
   const dv = new DataView(buf.buffer, buf.byteOffset + at, buf.byteLength - at);
   const header: BatchHeader = {
-    baseOffset: getU64(dv, 0),
-    batchBytes: dv.getUint32(8),
-    term: getU64(dv, 12),
-    magic: dv.getUint8(20),
-    crc: dv.getUint32(21),
-    attributes: dv.getUint16(25),
-    recordCount: dv.getUint32(27),
-    firstTimestamp: getU64(dv, 31),
-    maxTimestamp: getU64(dv, 39),
-    producerId: getI64(dv, 47),
-    producerEpoch: dv.getInt16(55),
-    baseSequence: dv.getInt32(57),
+    baseOffset: getU64(dv, BatchField.baseOffset),
+    batchBytes: dv.getUint32(BatchField.batchBytes),
+    term: getU64(dv, BatchField.term),
+    raftIndex: getU64(dv, BatchField.raftIndex),
+    magic: dv.getUint8(BatchField.magic),
+    crc: dv.getUint32(BatchField.crc),
+    attributes: dv.getUint16(BatchField.attributes),
+    recordCount: dv.getUint32(BatchField.recordCount),
+    firstTimestamp: getU64(dv, BatchField.firstTimestamp),
+    maxTimestamp: getU64(dv, BatchField.maxTimestamp),
+    producerId: getI64(dv, BatchField.producerId),
+    producerEpoch: dv.getInt16(BatchField.producerEpoch),
+    baseSequence: dv.getInt32(BatchField.baseSequence),
   };
   if (header.magic !== BATCH_MAGIC) throw new BatchFormatError(`unknown batch magic ${header.magic}`);
   if (header.batchBytes < HEADER_BYTES + 1) {
@@ -201,7 +224,7 @@ export function readBatchHeader(buf: Uint8Array, at = 0): BatchHeader {
 /** True when the CRC stored in the batch matches its bytes. `batch` is exactly one batch. */
 export function batchCrcOk(batch: Uint8Array): boolean {
   if (batch.byteLength < HEADER_BYTES) return false;
-  return view(batch).getUint32(21) === crc32(batch.subarray(CRC_START));
+  return view(batch).getUint32(BatchField.crc) === crc32(batch.subarray(CRC_START));
 }
 
 /**
@@ -217,11 +240,12 @@ export function validateBatch(batch: Uint8Array): BatchHeader {
   return header;
 }
 
-/** Stamps the base offset and term in place (outside the CRC'd region). */
-export function stampBatch(batch: Uint8Array, baseOffset: number, term: number): void {
+/** Stamps the base offset, Raft term and Raft index in place (outside the CRC'd region). */
+export function stampBatch(batch: Uint8Array, baseOffset: number, term: number, raftIndex = 0): void {
   const dv = view(batch);
-  setU64(dv, 0, baseOffset);
-  setU64(dv, 12, term);
+  setU64(dv, BatchField.baseOffset, baseOffset);
+  setU64(dv, BatchField.term, term);
+  setU64(dv, BatchField.raftIndex, raftIndex);
 }
 
 /** Offset of the last record of a batch. */

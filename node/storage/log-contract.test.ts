@@ -5,7 +5,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchFormatError, decodeBatch, lastOffsetOf, readBatchHeader, splitBatches } from './batch.ts';
+import {
+  BatchField,
+  BatchFormatError,
+  CRC_START,
+  decodeBatch,
+  lastOffsetOf,
+  readBatchHeader,
+  splitBatches,
+} from './batch.ts';
 import { BatchTooLargeError, LogClosedError, NotBatchBoundaryError, OffsetOutOfRangeError } from './errors.ts';
 import { FileLog } from './file-log.ts';
 import type { LogConfig, PartitionLog } from './log.ts';
@@ -100,9 +108,9 @@ describe.each([
     await expect(log.append(makeBatch(50, 100))).rejects.toBeInstanceOf(BatchTooLargeError);
     await expect(log.append(new Uint8Array(10))).rejects.toBeInstanceOf(BatchFormatError);
     const liar = makeBatch(1);
-    new DataView(liar.buffer).setUint32(27, 1_000_000); // record count the body cannot hold (CRC fixed below)
+    new DataView(liar.buffer).setUint32(BatchField.recordCount, 1_000_000); // record count the body cannot hold (CRC fixed below)
     const { crc32 } = await import('node:zlib');
-    new DataView(liar.buffer).setUint32(21, crc32(liar.subarray(25)));
+    new DataView(liar.buffer).setUint32(BatchField.crc, crc32(liar.subarray(CRC_START)));
     await expect(log.append(liar)).rejects.toBeInstanceOf(BatchFormatError);
     expect(log.endOffset).toBe(2);
     const next = await log.append(makeBatch(1));
