@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { encodeBatch, type RecordInput } from '../../node/storage/batch.ts';
 import { defaultLogConfig } from '../../node/storage/config.ts';
 import { FileLog } from '../../node/storage/file-log.ts';
+import { mulberry32 } from '../../node/util/prng.ts';
 
 interface Case {
   recordBytes: number;
@@ -39,17 +40,7 @@ const seconds = Number(arg('seconds', '3'));
 const only = arg('case', '');
 const APPENDS_MAX = 2_000_000;
 
-/** A tiny seeded PRNG (mulberry32) so payloads are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 function makeBatch(c: Case, seed: number): Uint8Array {
   const rnd = prng(seed);

@@ -13,6 +13,7 @@ import { ApiKey, type FetchResponse, type ProduceResponse } from '../protocol/ap
 import { ErrorCode } from '../protocol/errors.ts';
 import { encodeFrame, FrameType } from '../protocol/frame.ts';
 import { decodeBatch, HEADER_BYTES, splitBatches } from '../storage/batch.ts';
+import { mulberry32 } from '../util/prng.ts';
 import { createLogger } from './logger.ts';
 import { batchOf, RawClient, startTestNode, type TestNode, wireErrorOf } from './test-support.ts';
 
@@ -23,17 +24,7 @@ const CONNECTIONS = 6;
 const BURST_FRAMES = 40;
 const STORM_DEADLINE_MS = 45_000;
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 

@@ -4,21 +4,13 @@
  * FileLog and a MemoryLog. Both must answer every call the same way.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../util/prng.ts';
 import { FileLog } from './file-log.ts';
 import type { LogConfig, PartitionLog } from './log.ts';
 import { MemoryLog } from './memory-log.ts';
 import { makeBatch, readHeaders, testConfig, withTempDir } from './test-helpers.ts';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 async function outcome<T>(p: Promise<T>): Promise<{ ok: T } | { err: string }> {
   try {
