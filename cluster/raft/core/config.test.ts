@@ -18,7 +18,10 @@ describe('config validation', () => {
     ['electionTicks <= heartbeatTicks', (c) => (c.electionTicks = c.heartbeatTicks), /greater than heartbeatTicks/],
     [
       'lease reads without check-quorum',
-      (c) => ((c.readOnly = 'lease'), (c.checkQuorum = false)),
+      (c) => {
+        c.readOnly = 'lease';
+        c.checkQuorum = false;
+      },
       /requires checkQuorum/,
     ],
     ['id 0', (c) => (c.id = 0), /id must be/],
