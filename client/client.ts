@@ -3,7 +3,9 @@
  * one reconnecting link per broker, a metadata cache (topic -> partitions ->
  * leader node), and routes each partition's requests to its leader. On a single
  * node every partition leads on the one node; in a cluster a NOT_LEADER answer
- * invalidates the cached topic and the caller retries after a refresh.
+ * moves the partition to the hinted leader at once (`applyLeaderHint`) and the
+ * caller retries there while the metadata refreshes; a broken connection marks
+ * its node suspect (`suspectNode`) so metadata comes from another broker.
  */
 import {
   ApiKey,
@@ -62,6 +64,9 @@ export const clientDefaults = {
   retry: { delayMsMin: 50, delayMsMax: 1_000, attemptsMax: 8 } satisfies BackoffOptions,
 } as const;
 
+/** Broker links a client keeps open at most (one per node it talks to). */
+const brokerLinksMax = 1_024;
+
 /** Parses `host:port` (IPv6 in brackets: `[::1]:9092`). */
 export function parseAddress(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address.trim());
@@ -78,6 +83,8 @@ export class RaftbusClient {
   private readonly topics = new Map<string, CachedTopic>();
   private brokers = new Map<number, BrokerInfo>();
   private refreshing = new Map<string, Promise<void>>();
+  /** Node id -> until when (ms) it is asked for metadata only as a last resort. */
+  private readonly suspects = new Map<number, number>();
   private closed = false;
   private readonly closeController = new AbortController();
 
@@ -154,6 +161,51 @@ export class RaftbusClient {
     this.topics.delete(name);
   }
 
+  /**
+   * A NOT_LEADER answer named the leader (`details.leader`): route the
+   * partition there at once, before any metadata refresh. Returns true when
+   * the cached leader changed. Ignored when the hint is no node we can reach
+   * (no known address) or the topic is not cached.
+   */
+  applyLeaderHint(topic: string, partition: number, hint: unknown): boolean {
+    const leader = typeof hint === 'number' ? hint : typeof hint === 'string' ? Number(hint) : Number.NaN;
+    if (!(Number.isInteger(leader) && leader >= 0)) return false;
+    const cached = this.topics.get(topic);
+    const p = cached?.info.partitions[partition];
+    if (!cached || !p || p.leader === leader) return false;
+    if (!this.brokers.has(leader) && !this.links.has(leader)) return false;
+    // Copy on write: TopicInfo objects handed out earlier stay as they were.
+    const partitions = cached.info.partitions.map((q) => (q.partition === partition ? { ...q, leader } : q));
+    this.topics.set(topic, { info: { name: topic, partitions }, fetchedAtMs: cached.fetchedAtMs });
+    return true;
+  }
+
+  /**
+   * The connection to a node broke: until `suspectMs` has passed, metadata is
+   * asked from any other broker first (the broken node is likely the old leader,
+   * whose view is the stalest).
+   */
+  suspectNode(nodeId: number, suspectMs = 5_000): void {
+    this.suspects.set(nodeId, Date.now() + suspectMs);
+  }
+
+  private isSuspect(link: BrokerConnection): boolean {
+    const id = link.live?.server?.nodeId ?? this.nodeIdOf(link);
+    if (id === undefined) return false;
+    const until = this.suspects.get(id);
+    if (until === undefined) return false;
+    if (until <= Date.now()) {
+      this.suspects.delete(id);
+      return false;
+    }
+    return true;
+  }
+
+  private nodeIdOf(link: BrokerConnection): number | undefined {
+    for (const [id, l] of this.links) if (l === link) return id;
+    return undefined;
+  }
+
   /** Fetches metadata for the given topics (null = all) and updates the cache. Concurrent calls share one request. */
   refreshMetadata(topics: string[] | null, options: CallOptions = {}): Promise<void> {
     const key = topics === null ? '*' : [...topics].sort().join('\u0000');
@@ -214,12 +266,27 @@ export class RaftbusClient {
     return link;
   }
 
-  /** A live bootstrap link: the first one that connects, in order. */
+  /**
+   * A live link to any broker for cluster-wide requests (metadata, admin):
+   * a connected bootstrap or known-broker link that is not suspect, else the
+   * first that connects, trying suspect nodes last.
+   */
   async anyLink(options: CallOptions = {}): Promise<BrokerConnection> {
     if (this.closed) throw new ClientClosedError('the client is closed');
-    for (const l of this.bootstrap) if (l.live) return l;
+    const candidates = [...this.bootstrap];
+    for (const [id, l] of this.links) if (!candidates.includes(l) && this.brokers.has(id)) candidates.push(l);
+    for (const [id, b] of this.brokers) {
+      if (this.links.has(id) || this.bootstrap.some((l) => l.live?.server?.nodeId === id)) continue;
+      if (this.links.size >= brokerLinksMax) break;
+      const link = this.newLink({ host: b.host, port: b.port });
+      this.links.set(id, link);
+      candidates.push(link);
+    }
+    const healthy = candidates.filter((l) => !this.isSuspect(l));
+    const suspect = candidates.filter((l) => this.isSuspect(l));
+    for (const l of healthy) if (l.live) return l;
     let last: unknown = null;
-    for (const l of this.bootstrap) {
+    for (const l of [...healthy, ...suspect]) {
       try {
         await l.get(options);
         return l;

@@ -10,11 +10,11 @@
  */
 import { ApiKey, type FetchRequest, type FetchResponse } from '../node/protocol/api.ts';
 import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
-import { decodeBatch, HEADER_BYTES, readBatchHeader, type StoredRecord } from '../node/storage/batch.ts';
+import { Attributes, decodeBatch, HEADER_BYTES, readBatchHeader, type StoredRecord } from '../node/storage/batch.ts';
 import { Admin } from './admin.ts';
 import { sleep } from './backoff.ts';
 import type { CallOptions, RaftbusClient } from './client.ts';
-import { abortReason, ClientConfigError, isRetriable, ProtocolError } from './errors.ts';
+import { abortReason, ClientConfigError, ConnectionClosedError, isRetriable, ProtocolError } from './errors.ts';
 
 export type StartOffset = 'earliest' | 'latest' | number;
 
@@ -176,8 +176,15 @@ export class Consumer {
         }
         for (const f of fetched) {
           for (const chunk of f.chunks) {
-            const stored = decodeBatch(chunk);
             const position = this.positions.get(f.partition) ?? 0;
+            const header = readBatchHeader(chunk);
+            if ((header.attributes & Attributes.control) !== 0) {
+              // Control batches (e.g. transaction markers) take offsets but are no records: step over.
+              const end = header.baseOffset + header.recordCount;
+              if (end > position) this.positions.set(f.partition, end);
+              continue;
+            }
+            const stored = decodeBatch(chunk);
             const records: ConsumedRecord[] = [];
             for (const r of stored) {
               if (r.offset < position) continue; // the first batch may start before the position
@@ -259,10 +266,19 @@ export class Consumer {
         maxBytes: o.partitionBytesMax ?? consumerDefaults.partitionBytesMax,
       })),
     };
-    const res = await link.request<FetchResponse>(ApiKey.Fetch, body, [], {
-      signal,
-      timeoutMs: maxWaitMs + (this.client.options.requestTimeoutMs ?? 30_000),
-    });
+    const res = await link
+      .request<FetchResponse>(ApiKey.Fetch, body, [], {
+        signal,
+        timeoutMs: maxWaitMs + (this.client.options.requestTimeoutMs ?? 30_000),
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ConnectionClosedError && node >= 0) {
+          // The leader may be gone: the retry's metadata comes from another broker.
+          this.client.suspectNode(node);
+          this.client.invalidateTopic(this.topic);
+        }
+        throw err;
+      });
     const results = res.body.partitions;
     if (!Array.isArray(results)) throw new ProtocolError('Fetch response has no partitions');
     const out: FetchedPartition[] = [];
@@ -281,9 +297,11 @@ export class Consumer {
           out.push({ partition: r.partition, chunks: [], highWatermark: r.highWatermark, fromOffset });
           continue;
         }
-        if (err.is(ErrorCode.NOT_LEADER) || err.is(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+        const hinted =
+          err.is(ErrorCode.NOT_LEADER) && this.client.applyLeaderHint(this.topic, r.partition, err.details.leader);
+        if (!hinted && (err.is(ErrorCode.NOT_LEADER) || err.is(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
           this.client.invalidateTopic(this.topic);
-        if (isRetriable(err)) await sleep(50, signal);
+        if (isRetriable(err) && !hinted) await sleep(50, signal);
         throw err;
       }
       out.push({ partition: r.partition, chunks: splitWhole(data), highWatermark: r.highWatermark, fromOffset });

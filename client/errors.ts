@@ -107,6 +107,18 @@ export class LeaderNotAvailableError extends Error {
   }
 }
 
+/** The node does not speak InitProducerId (it answered UNKNOWN_API): an idempotent producer cannot run against it. */
+export class IdempotenceNotSupportedError extends Error {
+  override readonly name = 'IdempotenceNotSupportedError';
+  readonly code = 'IDEMPOTENCE_NOT_SUPPORTED';
+  readonly retriable = false;
+  constructor(address: string) {
+    super(
+      `node ${address} does not support InitProducerId (UNKNOWN_API); create the Producer with { idempotent: false } to send without idempotence`,
+    );
+  }
+}
+
 /** True when an error may go away if the same request is sent again (after a metadata refresh). */
 export function isRetriable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;

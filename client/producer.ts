@@ -10,15 +10,37 @@
  * Memory is bounded by bufferBytesMax (open + sealed + in-flight batch bytes):
  * when it is full, `send` waits (FIFO) up to maxBlockMs for room.
  *
- * Ordering: records of one partition are appended in send order while nothing
- * is retried. A retry can land after a later batch of the same partition when
- * partitionInFlightMax > 1; set it to 1 for strict order until the idempotent
- * producer (producer id + sequence) lands. A retried batch whose first attempt
- * was in fact written is written twice (at-least-once), for the same reason.
+ * Idempotence (`idempotent: true`), as in Kafka: the producer gets
+ * {producerId, epoch} from InitProducerId once, and stamps every batch with
+ * them and a per-partition baseSequence (records sent before to that
+ * partition). The partition leader appends the next expected sequence only:
+ * a batch it already holds gets DUPLICATE_SEQUENCE with the original offsets
+ * (the producer resolves with those), a batch after a gap gets
+ * OUT_OF_ORDER_SEQUENCE (retried while an earlier batch of the partition is
+ * still unresolved: the gap is that batch's failed attempt). A retried batch
+ * keeps its bytes and sequence, goes back into the queue in sequence order,
+ * and is sent only when nothing of its partition is in flight, so with
+ * partitionInFlightMax > 1 a retry never lands after a later batch.
+ *
+ * Without idempotence a retry can land after a later batch of the same
+ * partition when partitionInFlightMax > 1, and a retried batch whose first
+ * attempt was in fact written is written twice (at-least-once).
+ *
+ * Routing: NOT_LEADER with a leader hint (`details.leader`) moves the
+ * partition to that node at once and retries there without backoff while the
+ * metadata refreshes; a broken connection marks its node suspect, so the
+ * refresh asks another broker.
  */
-import { Acks, ApiKey, type ProduceRequest, type ProduceResponse } from '../node/protocol/api.ts';
+import {
+  Acks,
+  ApiKey,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../node/protocol/api.ts';
 import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
-import type { RecordInput } from '../node/storage/batch.ts';
+import { NO_SEQUENCE, type RecordInput } from '../node/storage/batch.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { BatchBuilder } from './batch-builder.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -29,9 +51,12 @@ import {
   BufferFullError,
   ClientClosedError,
   ClientConfigError,
+  ConnectionClosedError,
+  IdempotenceNotSupportedError,
   isRetriable,
   ProtocolError,
   RecordTooLargeError,
+  TimeoutError,
 } from './errors.ts';
 import { partitionForKey, StickyPartitioner } from './partitioner.ts';
 
@@ -60,6 +85,12 @@ export interface ProducerOptions {
   retry?: BackoffOptions;
   /** Key -> partition; defaults to Kafka's murmur2 (partitioner.ts). */
   partitioner?: (key: Uint8Array | string, partitionCount: number) => number;
+  /**
+   * Producer id + epoch + per-partition sequence numbers, so retries never
+   * duplicate or reorder (needs a node that speaks InitProducerId; one that
+   * answers UNKNOWN_API fails every send with IdempotenceNotSupportedError).
+   */
+  idempotent?: boolean;
 }
 
 /** A record plus an optional explicit partition. */
@@ -79,7 +110,14 @@ export const producerDefaults = {
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
   retry: { delayMsMin: 20, delayMsMax: 1_000, attemptsMax: 10 } satisfies BackoffOptions,
+  // Off until the node speaks InitProducerId (it answers UNKNOWN_API today); then true.
+  idempotent: false,
 };
+
+/** Sequences are int32 and wrap to 0 after 2^31 - 1, as in Kafka. */
+const SEQUENCE_MODULUS = 2 ** 31;
+/** How long a node whose connection broke is asked for metadata only as a last resort. */
+const suspectNodeMs = 5_000;
 
 const acksWire = { none: Acks.none, leader: Acks.leader, quorum: Acks.quorum } as const;
 
@@ -95,6 +133,8 @@ class Accumulator {
   createdAtMs = 0;
   /** Open batch bytes already counted in the producer's bufferedBytes. */
   trackedBytes = 0;
+  /** Idempotent: the baseSequence of the next batch sealed here. */
+  nextSequence = 0;
 
   constructor(topic: string, partition: number, builder: BatchBuilder) {
     this.topic = topic;
@@ -120,6 +160,8 @@ interface ReadyBatch {
   backoff: Backoff | null;
   /** Not sent before this time (retry backoff). */
   notBeforeMs: number;
+  /** Idempotent: the batch's baseSequence (kept across retries); NO_SEQUENCE otherwise. */
+  sequence: number;
 }
 
 interface BlockedSend {
@@ -150,6 +192,12 @@ export class Producer {
   private readonly requestTimeoutMs: number;
   private readonly retry: BackoffOptions;
   private readonly partitioner: (key: Uint8Array | string, partitionCount: number) => number;
+  readonly idempotent: boolean;
+  private producerId = -1;
+  private producerEpoch = -1;
+  private producerIdPromise: Promise<void> | null = null;
+  /** Idempotent: per partition, sealed batches not yet completed or failed, in sequence order. */
+  private readonly unresolved = new Map<string, ReadyBatch[]>();
   private readonly sticky = new StickyPartitioner();
   private readonly pool: BufferPool;
 
@@ -200,7 +248,13 @@ export class Producer {
     this.requestTimeoutMs = o.requestTimeoutMs;
     this.retry = o.retry;
     this.partitioner = o.partitioner ?? partitionForKey;
+    this.idempotent = o.idempotent;
     this.pool = new BufferPool(Math.min(o.bufferBytesMax, 64 * 1024 * 1024));
+  }
+
+  /** The producer id and epoch from InitProducerId (-1 until obtained, and without idempotence). */
+  get producerIdentity(): { producerId: number; producerEpoch: number } {
+    return { producerId: this.producerId, producerEpoch: this.producerEpoch };
   }
 
   get stats(): ProducerStats {
@@ -275,7 +329,12 @@ export class Producer {
       return;
     }
     const count = this.client.cachedPartitionCount(topic);
-    if (count !== undefined && this.blocked.length === 0 && this.bufferedBytes < this.bufferBytesMax) {
+    if (
+      count !== undefined &&
+      this.blocked.length === 0 &&
+      this.bufferedBytes < this.bufferBytesMax &&
+      (!this.idempotent || this.producerId >= 0)
+    ) {
       this.append(topic, count, records, delivery);
       return;
     }
@@ -289,6 +348,7 @@ export class Producer {
     delivery: Delivery,
     signal?: AbortSignal,
   ): Promise<void> {
+    if (this.idempotent) await this.ensureProducerId(signal);
     const info = await this.client.topic(topic, { signal });
     if (this.blocked.length > 0 || this.bufferedBytes >= this.bufferBytesMax) {
       await new Promise<void>((resolve, reject) => {
@@ -322,6 +382,46 @@ export class Producer {
     if (this.closed) throw new ClientClosedError('the producer is closed');
     this.append(topic, info.partitions.length, records, delivery);
     this.unblock();
+  }
+
+  /** Obtains {producerId, epoch} once; concurrent callers share the request, a failure lets the next call try again. */
+  private ensureProducerId(signal?: AbortSignal): Promise<void> {
+    if (this.producerId >= 0) return Promise.resolve();
+    if (!this.producerIdPromise) {
+      this.producerIdPromise = this.initProducerId().finally(() => {
+        this.producerIdPromise = null;
+      });
+    }
+    const p = this.producerIdPromise;
+    if (!signal) return p;
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(abortReason(signal, 'send'));
+        signal.addEventListener('abort', () => reject(abortReason(signal, 'send')), { once: true });
+      }),
+    ]);
+  }
+
+  private async initProducerId(): Promise<void> {
+    const body: InitProducerIdRequest = {};
+    let res: InitProducerIdResponse;
+    try {
+      res = (await this.client.callAny<InitProducerIdResponse>(ApiKey.InitProducerId, body)).body;
+    } catch (err) {
+      if (err instanceof RaftbusError && err.is(ErrorCode.UNKNOWN_API)) {
+        const link = await this.client.anyLink().catch(() => null);
+        throw new IdempotenceNotSupportedError(link?.address ?? this.client.options.brokers.join(','));
+      }
+      throw err;
+    }
+    const id = res?.producerId;
+    const epoch = res?.producerEpoch;
+    if (!(Number.isSafeInteger(id) && id >= 0 && Number.isInteger(epoch) && epoch >= 0 && epoch <= 0x7fff)) {
+      throw new ProtocolError(`InitProducerId answered producerId ${id}, epoch ${epoch}`);
+    }
+    this.producerId = id;
+    this.producerEpoch = epoch;
   }
 
   private append(topic: string, partitionCount: number, records: readonly ProducerRecord[], delivery: Delivery): void {
@@ -381,12 +481,22 @@ export class Producer {
     const b = acc.builder;
     if (b.recordCount === 0) return;
     const recordCount = b.recordCount;
-    const bytes = b.seal();
+    let sequence: number = NO_SEQUENCE;
+    let bytes: Uint8Array;
+    if (this.idempotent) {
+      // submit() lets no record in before the producer id is known.
+      if (this.producerId < 0) throw new Error('idempotent batch sealed without a producer id');
+      sequence = acc.nextSequence;
+      acc.nextSequence = (sequence + recordCount) % SEQUENCE_MODULUS;
+      bytes = b.seal({ producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: sequence });
+    } else {
+      bytes = b.seal();
+    }
     // bufferedBytes counted the open batch; the sealed size must be exactly that.
     if (bytes.byteLength !== acc.trackedBytes)
       throw new Error(`batch size ${bytes.byteLength} != tracked ${acc.trackedBytes}`);
     acc.trackedBytes = 0;
-    this.ready.push({
+    const batch: ReadyBatch = {
       topic: acc.topic,
       partition: acc.partition,
       key,
@@ -399,7 +509,17 @@ export class Producer {
       attempts: 0,
       backoff: null,
       notBeforeMs: 0,
-    });
+      sequence,
+    };
+    this.ready.push(batch);
+    if (this.idempotent) {
+      let list = this.unresolved.get(key);
+      if (!list) {
+        list = [];
+        this.unresolved.set(key, list);
+      }
+      list.push(batch);
+    }
     acc.deliveries = [];
     acc.slots = [];
     this.sticky.onBatchSealed(acc.topic, acc.partition, partitionCount);
@@ -481,6 +601,13 @@ export class Producer {
         }
         if (batch.notBeforeMs > now) {
           earliestRetryMs = Math.min(earliestRetryMs, batch.notBeforeMs);
+          held.add(batch.key);
+          keep.push(batch);
+          continue;
+        }
+        if (batch.attempts > 0 && (this.partitionInFlight.get(batch.key) ?? 0) > 0) {
+          // A retry goes out alone: whatever of its partition is in flight resolves first (and, if it
+          // fails, comes back into the queue in sequence order), so the retry cannot overtake or be overtaken.
           held.add(batch.key);
           keep.push(batch);
           continue;
@@ -570,7 +697,13 @@ export class Producer {
         this.onResponse(batches, res.body);
       }
     } catch (err) {
-      for (const b of batches) this.retryOrFail(b, err as Error, false);
+      if (err instanceof ConnectionClosedError || err instanceof TimeoutError) {
+        // The leader may be gone: ask another broker who leads now.
+        this.client.suspectNode(node, suspectNodeMs);
+        for (const b of batches) this.client.invalidateTopic(b.topic);
+      }
+      // In sequence order, so requeued batches of one partition keep their order.
+      for (const b of [...batches].sort((x, y) => x.sequence - y.sequence)) this.retryOrFail(b, err as Error, false);
     } finally {
       this.nodeInFlight.set(node, (this.nodeInFlight.get(node) ?? 1) - 1);
       for (const b of batches) this.partitionInFlight.set(b.key, (this.partitionInFlight.get(b.key) ?? 1) - 1);
@@ -594,7 +727,19 @@ export class Producer {
         continue;
       }
       if (r.error) {
-        this.retryOrFail(b, RaftbusError.fromWire(r.error), false);
+        const err = RaftbusError.fromWire(r.error);
+        if (err.is(ErrorCode.DUPLICATE_SEQUENCE) && b.sequence !== NO_SEQUENCE) {
+          // An earlier attempt of this very batch was written: resolve with where it went.
+          const original = r.baseOffset >= 0 ? r.baseOffset : Number(err.details.baseOffset ?? -1);
+          this.completeBatch(b, Number.isSafeInteger(original) && original >= 0 ? original : -1);
+          continue;
+        }
+        if (err.is(ErrorCode.OUT_OF_ORDER_SEQUENCE) && b.sequence !== NO_SEQUENCE) {
+          // A gap is expected while an earlier batch of the partition is unresolved (its attempt failed).
+          this.retryOrFail(b, err, false, this.unresolved.get(b.key)?.[0] !== b);
+          continue;
+        }
+        this.retryOrFail(b, err, false);
         continue;
       }
       if (!(Number.isInteger(r.baseOffset) && r.baseOffset >= 0)) {
@@ -624,7 +769,7 @@ export class Producer {
     this.release(b);
   }
 
-  private retryOrFail(b: ReadyBatch, err: Error, alreadyQueued: boolean): void {
+  private retryOrFail(b: ReadyBatch, err: Error, alreadyQueued: boolean, retriable = isRetriable(err)): void {
     const removeQueued = (): void => {
       if (!alreadyQueued) return;
       const i = this.ready.indexOf(b);
@@ -635,7 +780,7 @@ export class Producer {
       this.failBatch(b, err);
       return;
     }
-    if (!isRetriable(err)) {
+    if (!retriable) {
       removeQueued();
       this.failBatch(b, err);
       return;
@@ -648,25 +793,63 @@ export class Producer {
       this.failBatch(b, err);
       return;
     }
-    if (err instanceof RaftbusError && (err.is(ErrorCode.NOT_LEADER) || err.is(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))) {
+    let waitMs = delayMs;
+    if (err instanceof RaftbusError && err.is(ErrorCode.NOT_LEADER)) {
+      if (this.client.applyLeaderHint(b.topic, b.partition, err.details.leader)) {
+        // A new leader was named: go there now, and refresh the rest of the topic meanwhile.
+        waitMs = 0;
+        this.refreshTopic(b.topic);
+      } else {
+        this.client.invalidateTopic(b.topic);
+      }
+    } else if (err instanceof RaftbusError && err.is(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) {
       this.client.invalidateTopic(b.topic);
     }
     this.counters.retries++;
     b.attempts++;
-    b.notBeforeMs = now + delayMs;
-    if (!alreadyQueued) {
-      // Back at the front: a retried batch goes before later batches of its partition.
-      this.ready.unshift(b);
-    }
-    if (this.retryTimer === null) {
+    b.notBeforeMs = now + waitMs;
+    if (!alreadyQueued) this.requeue(b);
+    if (waitMs === 0) {
+      this.schedulePump();
+    } else if (this.retryTimer === null) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
         this.pump();
-      }, delayMs);
+      }, waitMs);
     }
   }
 
+  /**
+   * Puts a retried batch back before every queued batch of its partition with
+   * a higher sequence (after those with a lower one), so a partition's batches
+   * leave in sequence order; with no other batch of its partition queued it
+   * goes to the front.
+   */
+  private requeue(b: ReadyBatch): void {
+    let after = -1;
+    for (let i = 0; i < this.ready.length; i++) {
+      const q = this.ready[i]!;
+      if (q.key !== b.key) continue;
+      if (b.sequence !== NO_SEQUENCE && q.sequence !== NO_SEQUENCE && q.sequence < b.sequence) {
+        after = i;
+        continue;
+      }
+      this.ready.splice(i, 0, b);
+      return;
+    }
+    if (after >= 0) this.ready.splice(after + 1, 0, b);
+    else this.ready.unshift(b);
+  }
+
   private release(b: ReadyBatch): void {
+    if (b.sequence !== NO_SEQUENCE) {
+      const list = this.unresolved.get(b.key);
+      const i = list ? list.indexOf(b) : -1;
+      if (list && i >= 0) {
+        list.splice(i, 1);
+        if (list.length === 0) this.unresolved.delete(b.key);
+      }
+    }
     this.bufferedBytes -= b.bytes.byteLength;
     this.unblock();
   }

@@ -18,7 +18,7 @@ export const ApiKey = {
   Produce: 6,
   Fetch: 7,
   ListOffsets: 8,
-  /** Reserved for the idempotent producer (cluster issue). */
+  /** The idempotent producer asks the controller for {producerId, epoch} (cluster issue). */
   InitProducerId: 9,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
@@ -238,3 +238,28 @@ export interface ListOffsetsResult {
 export interface ListOffsetsResponse {
   partitions: ListOffsetsResult[];
 }
+
+// ---- InitProducerId ----
+export interface InitProducerIdRequest {
+  /**
+   * A producer that already holds an id and wants a bumped epoch (fencing its
+   * older incarnation) sends it here; a new producer omits both (or sends -1).
+   */
+  producerId?: number;
+  producerEpoch?: number;
+}
+export interface InitProducerIdResponse {
+  /** Non-negative id, unique in the cluster (allocated by the controller). */
+  producerId: number;
+  /** 0..32767; a bump fences batches of the same id with a lower epoch. */
+  producerEpoch: number;
+}
+/**
+ * Idempotent produce, how the pieces fit (no new fields in Produce):
+ * - the batch header carries producerId, producerEpoch, baseSequence (node/storage/batch.ts);
+ * - baseSequence = records this producer sent before to this partition (mod 2^31), so batch n+1
+ *   starts at batch n's baseSequence + recordCount;
+ * - the partition leader accepts the next expected sequence, answers a batch it already holds
+ *   with DUPLICATE_SEQUENCE and `baseOffset` = the original batch's base offset (also in
+ *   `error.details.baseOffset`), and a gap with OUT_OF_ORDER_SEQUENCE.
+ */
