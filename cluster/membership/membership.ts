@@ -44,6 +44,9 @@ export interface MembershipCounters {
   listenerErrors: number;
 }
 
+/** Delay of the extra heartbeat sent when a peer subscribes; lets several subscriptions share one. */
+const JOIN_BEAT_DELAY_MS = 50;
+
 const LifecycleState = { New: 'new', Starting: 'starting', Started: 'started', Stopped: 'stopped' } as const;
 type LifecycleState = (typeof LifecycleState)[keyof typeof LifecycleState];
 
@@ -63,6 +66,7 @@ export class Membership extends EventEmitter {
   private incarnation = 0;
   private seq = 0;
   private readonly timers: NodeJS.Timeout[] = [];
+  private joinBeatTimer: NodeJS.Timeout | undefined;
   private readonly counts = {
     heartbeatsSent: 0,
     heartbeatsPublishFailed: 0,
@@ -106,6 +110,9 @@ export class Membership extends EventEmitter {
     const pubsub = node.services.pubsub;
     pubsub.topicValidators.set(MEMBERS_TOPIC, (_source, msg) => this.validate(msg));
     node.addEventListener('peer:disconnect', (e) => this.onPeerDisconnect(e.detail));
+    pubsub.addEventListener('subscription-change', (e) => {
+      if (e.detail.subscriptions.some((s) => s.subscribe && s.topic === MEMBERS_TOPIC)) this.heartbeatSoon();
+    });
     await node.start();
     if (this.lifecycle !== LifecycleState.Starting) {
       // stop() was called while we were starting.
@@ -133,6 +140,8 @@ export class Membership extends EventEmitter {
     this.lifecycle = LifecycleState.Stopped;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+    clearTimeout(this.joinBeatTimer);
+    this.joinBeatTimer = undefined;
     this.dialer?.stop();
     if (wasRunning) await this.libp2pNode?.stop();
   }
@@ -189,6 +198,19 @@ export class Membership extends EventEmitter {
       incarnation: this.incarnation,
       seq: this.seq++,
     };
+  }
+
+  /**
+   * A peer just subscribed: tell it about us now instead of up to one interval later, so a
+   * joining node learns the cluster in one round trip. Coalesced: at most one extra beat per
+   * JOIN_BEAT_DELAY_MS however many peers subscribe at once.
+   */
+  private heartbeatSoon(): void {
+    if (this.lifecycle !== LifecycleState.Started || this.joinBeatTimer !== undefined) return;
+    this.joinBeatTimer = setTimeout(() => {
+      this.joinBeatTimer = undefined;
+      this.publishHeartbeat();
+    }, JOIN_BEAT_DELAY_MS);
   }
 
   private publishHeartbeat(): void {

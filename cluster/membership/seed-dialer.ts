@@ -11,6 +11,8 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
 import type { MembershipLibp2p } from './libp2p-node.ts';
 import { type MemberSnapshot, MemberState } from './types.ts';
 
+const DEAD_REDIAL_EVERY_ROUNDS = 5;
+
 export interface SeedDialerOptions {
   seeds: readonly Multiaddr[];
   dialTimeoutMs: number;
@@ -26,6 +28,7 @@ export class SeedDialer {
   /** Peer reached through each seed address, so a connected seed is not re-dialled. */
   private readonly seedPeers = new Map<string, string>();
   private stopped = false;
+  private rounds = 0;
 
   constructor(libp2p: MembershipLibp2p, options: SeedDialerOptions) {
     this.libp2p = libp2p;
@@ -35,6 +38,10 @@ export class SeedDialer {
   /** One round: start dials (bounded) to every seed and member we hold no connection to. */
   connectRound(members: readonly MemberSnapshot[]): void {
     if (this.stopped) return;
+    this.rounds++;
+    // Dead members are re-dialled only every few rounds: one that comes back on its old
+    // address is found even if its own seeds are down, without a dead host hogging dial slots.
+    const dialDead = this.rounds % DEAD_REDIAL_EVERY_ROUNDS === 0;
     const own = new Set(this.libp2p.getMultiaddrs().map((a) => hostPortOf(a)));
     const selfId = this.libp2p.peerId.toString();
     for (const seed of this.options.seeds) {
@@ -47,7 +54,7 @@ export class SeedDialer {
       this.dial(key, [seed], (conn) => this.seedPeers.set(key, conn.remotePeer.toString()));
     }
     for (const m of members) {
-      if (m.peerId === selfId || m.state === MemberState.Dead || this.connected(m.peerId)) continue;
+      if (m.peerId === selfId || (m.state === MemberState.Dead && !dialDead) || this.connected(m.peerId)) continue;
       // Only addresses that name the member's own peer id: noise then proves we reached that key.
       const addrs = m.p2pAddrs.filter((a) => a.endsWith(`/p2p/${m.peerId}`)).flatMap(parseOrNothing);
       if (addrs.length > 0) this.dial(m.peerId, addrs, () => {});
