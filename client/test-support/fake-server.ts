@@ -5,6 +5,14 @@
  * fetch, and can inject faults (error responses, dropped connections,
  * withheld responses) so the client's retry paths can be tested. It is not
  * the broker: node/ holds that.
+ *
+ * Several FakeServers can share one FakeClusterState (`FakeServer.startCluster`):
+ * each partition then has a leader node (`moveLeader`), other nodes answer
+ * NOT_LEADER with a leader hint, and with `idempotence` on the leader checks
+ * producer ids, epochs and sequences like a partition leader would (Kafka's
+ * rules: next expected sequence appends, one of the last five batches is a
+ * DUPLICATE_SEQUENCE answered with its original offset, anything else is
+ * OUT_OF_ORDER_SEQUENCE).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import {
@@ -22,9 +30,27 @@ import {
 } from '../../node/protocol/api.ts';
 import { ErrorCode, type ErrorSpec, RaftbusError } from '../../node/protocol/errors.ts';
 import { encodeFrame, type Frame, FrameDecoder, FrameType } from '../../node/protocol/frame.ts';
-import { readBatchHeader, stampBatch, validateBatch } from '../../node/storage/batch.ts';
+import {
+  Attributes,
+  type BatchHeader,
+  encodeBatch,
+  readBatchHeader,
+  stampBatch,
+  validateBatch,
+} from '../../node/storage/batch.ts';
+
+/** What a partition leader remembers of one producer (Kafka keeps the last five batches). */
+interface ProducerSequenceState {
+  epoch: number;
+  nextSequence: number;
+  recent: { baseSequence: number; baseOffset: number }[];
+}
+
+const recentBatchesMax = 5;
 
 interface FakePartition {
+  /** producerId -> sequence state. */
+  producers: Map<number, ProducerSequenceState>;
   batches: Uint8Array[];
   baseOffsets: number[];
   maxTimestamps: number[];
@@ -36,6 +62,29 @@ interface FakeTopic {
   name: string;
   config: TopicConfig;
   partitions: FakePartition[];
+}
+
+/** What the servers of one fake cluster share. */
+export class FakeClusterState {
+  readonly topics = new Map<string, FakeTopic>();
+  readonly servers: FakeServer[] = [];
+  /** `topic NUL partition` -> leader node id; absent = the first server. */
+  readonly leaders = new Map<string, number>();
+  /** Answer InitProducerId and check sequences; off = the node answers UNKNOWN_API (like the node today). */
+  idempotence = false;
+  /** NOT_LEADER answers carry `details.leader`; off = the hint is -1 (unknown). */
+  leaderHints = true;
+  /** Producer ids handed out; id -> current epoch. */
+  readonly producerEpochs = new Map<number, number>();
+  nextProducerId = 1000;
+  /** Batches answered DUPLICATE_SEQUENCE, for assertions. */
+  duplicatesAnswered = 0;
+  /** Batches answered OUT_OF_ORDER_SEQUENCE, for assertions. */
+  outOfOrderAnswered = 0;
+
+  leaderOf(topic: string, partition: number): number {
+    return this.leaders.get(`${topic}\u0000${partition}`) ?? this.servers[0]?.nodeId ?? 1;
+  }
 }
 
 interface Fault {
@@ -56,8 +105,9 @@ const defaultTopicConfig: TopicConfig = {
 };
 
 export class FakeServer {
-  readonly nodeId = 1;
-  readonly topics = new Map<string, FakeTopic>();
+  readonly nodeId: number;
+  readonly cluster: FakeClusterState;
+  readonly topics: Map<string, FakeTopic>;
   readonly fault: Fault = {};
   /** Requests received, by api key. */
   readonly requestCounts = new Map<number, number>();
@@ -66,17 +116,46 @@ export class FakeServer {
   private readonly fetchWaiters = new Set<() => void>();
   port = 0;
 
-  private constructor() {
+  private constructor(nodeId: number, cluster: FakeClusterState) {
+    this.nodeId = nodeId;
+    this.cluster = cluster;
+    this.topics = cluster.topics;
     this.server = createServer((s) => this.onConnection(s));
   }
 
-  static async start(): Promise<FakeServer> {
-    const f = new FakeServer();
+  /** One server; `cluster` joins it to others sharing the same state. */
+  static async start(options: { nodeId?: number; cluster?: FakeClusterState } = {}): Promise<FakeServer> {
+    const cluster = options.cluster ?? new FakeClusterState();
+    const f = new FakeServer(options.nodeId ?? cluster.servers.length + 1, cluster);
     await new Promise<void>((resolve) => f.server.listen(0, '127.0.0.1', resolve));
     const addr = f.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no port');
     f.port = addr.port;
+    cluster.servers.push(f);
     return f;
+  }
+
+  /** `count` servers (node ids 1..count) sharing topics, leaders and producer state. */
+  static async startCluster(count: number): Promise<FakeServer[]> {
+    if (!(count >= 1 && count <= 16)) throw new RangeError('a fake cluster has 1..16 servers');
+    const cluster = new FakeClusterState();
+    const out: FakeServer[] = [];
+    for (let i = 1; i <= count; i++) out.push(await FakeServer.start({ nodeId: i, cluster }));
+    return out;
+  }
+
+  /** Makes `nodeId` the leader of a partition (a leader change as Raft would make it). */
+  moveLeader(topic: string, partition: number, nodeId: number): void {
+    this.cluster.leaders.set(`${topic}\u0000${partition}`, nodeId);
+  }
+
+  /** Appends a control batch (attributes bit 4) of `recordCount` offsets, as a transaction marker would be. */
+  appendControlBatch(topic: string, partition: number, recordCount = 1): number {
+    const p = this.topics.get(topic)?.partitions[partition];
+    if (!p) throw new RangeError(`no partition ${topic}/${partition}`);
+    const records = Array.from({ length: recordCount }, () => ({ value: 'marker' }));
+    const batch = encodeBatch(records, undefined, Date.now(), Attributes.control);
+    return this.store(p, batch, readBatchHeader(batch));
   }
 
   get address(): string {
@@ -99,6 +178,7 @@ export class FakeServer {
       name,
       config: { ...defaultTopicConfig },
       partitions: Array.from({ length: partitions }, () => ({
+        producers: new Map<number, ProducerSequenceState>(),
         batches: [],
         baseOffsets: [],
         maxTimestamps: [],
@@ -181,7 +261,7 @@ export class FakeServer {
         this.reply(socket, f, {
           clusterId: 'fake',
           controllerId: this.nodeId,
-          brokers: [{ nodeId: this.nodeId, host: '127.0.0.1', port: this.port }],
+          brokers: this.cluster.servers.map((s) => ({ nodeId: s.nodeId, host: '127.0.0.1', port: s.port })),
           topics: names.map((name) => {
             const t = this.topics.get(name);
             if (!t) {
@@ -195,9 +275,9 @@ export class FakeServer {
               name,
               partitions: t.partitions.map((_, i) => ({
                 partition: i,
-                leader: this.nodeId,
-                replicas: [this.nodeId],
-                isr: [this.nodeId],
+                leader: this.cluster.leaderOf(name, i),
+                replicas: this.cluster.servers.map((s) => s.nodeId),
+                isr: this.cluster.servers.map((s) => s.nodeId),
               })),
             };
           }),
@@ -279,6 +359,13 @@ export class FakeServer {
       case ApiKey.Produce:
         this.produce(socket, f);
         return;
+      case ApiKey.InitProducerId: {
+        if (!this.cluster.idempotence) break;
+        const producerId = this.cluster.nextProducerId++;
+        this.cluster.producerEpochs.set(producerId, 0);
+        this.reply(socket, f, { producerId, producerEpoch: 0 });
+        return;
+      }
       case ApiKey.Fetch:
         await this.fetch(socket, f);
         return;
@@ -311,9 +398,58 @@ export class FakeServer {
         });
         return;
       }
-      default:
-        this.reply(socket, f, { error: new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: f.apiKey }).toWire() });
     }
+    this.reply(socket, f, { error: new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: f.apiKey }).toWire() });
+  }
+
+  private notLeader(topic: string, partition: number): RaftbusError {
+    const leader = this.cluster.leaderHints ? this.cluster.leaderOf(topic, partition) : -1;
+    return new RaftbusError(ErrorCode.NOT_LEADER, { topic, partition, leader });
+  }
+
+  private store(p: FakePartition, batch: Uint8Array, header: BatchHeader): number {
+    const copy = new Uint8Array(batch); // the frame buffer is reused by nobody, but keep storage independent
+    stampBatch(copy, p.endOffset, 0);
+    p.batches.push(copy);
+    p.baseOffsets.push(p.endOffset);
+    p.maxTimestamps.push(header.maxTimestamp);
+    const baseOffset = p.endOffset;
+    p.endOffset += header.recordCount;
+    p.sizeBytes += copy.byteLength;
+    return baseOffset;
+  }
+
+  /** Kafka's sequence rules for one batch of an idempotent producer; null = append it. */
+  private checkSequence(
+    p: FakePartition,
+    h: BatchHeader,
+  ): { error: RaftbusError; baseOffset: number } | { error: null; state: ProducerSequenceState } {
+    const known = this.cluster.producerEpochs.get(h.producerId);
+    const details = { producerId: h.producerId, sequence: h.baseSequence, epoch: h.producerEpoch };
+    if (known === undefined) return { error: new RaftbusError(ErrorCode.UNKNOWN_PRODUCER_ID, details), baseOffset: -1 };
+    if (h.producerEpoch < known)
+      return { error: new RaftbusError(ErrorCode.INVALID_PRODUCER_EPOCH, details), baseOffset: -1 };
+    let state = p.producers.get(h.producerId);
+    if (!state || state.epoch < h.producerEpoch) {
+      state = { epoch: h.producerEpoch, nextSequence: 0, recent: [] };
+      p.producers.set(h.producerId, state);
+    }
+    const dup = state.recent.find((r) => r.baseSequence === h.baseSequence);
+    if (dup) {
+      this.cluster.duplicatesAnswered++;
+      return {
+        error: new RaftbusError(ErrorCode.DUPLICATE_SEQUENCE, { ...details, baseOffset: dup.baseOffset }),
+        baseOffset: dup.baseOffset,
+      };
+    }
+    if (h.baseSequence !== state.nextSequence) {
+      this.cluster.outOfOrderAnswered++;
+      return {
+        error: new RaftbusError(ErrorCode.OUT_OF_ORDER_SEQUENCE, { ...details, expected: state.nextSequence }),
+        baseOffset: -1,
+      };
+    }
+    return { error: null, state };
   }
 
   private produce(socket: Socket, f: Frame): void {
@@ -344,6 +480,9 @@ export class FakeServer {
           }).toWire(),
         };
       }
+      if (this.cluster.leaderOf(pd.topic, pd.partition) !== this.nodeId) {
+        return { ...base, error: this.notLeader(pd.topic, pd.partition).toWire() };
+      }
       let header: ReturnType<typeof validateBatch>;
       try {
         header = validateBatch(batch);
@@ -353,14 +492,18 @@ export class FakeServer {
           error: new RaftbusError(ErrorCode.CORRUPT_MESSAGE, { detail: (err as Error).message }).toWire(),
         };
       }
-      const copy = new Uint8Array(batch); // the frame buffer is reused by nobody, but keep storage independent
-      stampBatch(copy, p.endOffset, 0);
-      p.batches.push(copy);
-      p.baseOffsets.push(p.endOffset);
-      p.maxTimestamps.push(header.maxTimestamp);
-      const baseOffset = p.endOffset;
-      p.endOffset += header.recordCount;
-      p.sizeBytes += copy.byteLength;
+      let sequenceState: ProducerSequenceState | null = null;
+      if (header.producerId >= 0 && this.cluster.idempotence) {
+        const check = this.checkSequence(p, header);
+        if (check.error) return { ...base, baseOffset: check.baseOffset, error: check.error.toWire() };
+        sequenceState = check.state;
+      }
+      const baseOffset = this.store(p, batch, header);
+      if (sequenceState) {
+        sequenceState.nextSequence = (header.baseSequence + header.recordCount) % 2 ** 31;
+        sequenceState.recent.push({ baseSequence: header.baseSequence, baseOffset });
+        if (sequenceState.recent.length > recentBatchesMax) sequenceState.recent.shift();
+      }
       return { ...base, baseOffset, logAppendTimeMs: Date.now(), error: null };
     });
     for (const w of [...this.fetchWaiters]) w();
@@ -395,6 +538,8 @@ export class FakeServer {
             topic: q.topic,
             partition: q.partition,
           }).toWire();
+        } else if (this.cluster.leaderOf(q.topic, q.partition) !== this.nodeId) {
+          result.error = this.notLeader(q.topic, q.partition).toWire();
         } else if (q.offset < 0 || q.offset > p.endOffset) {
           result.error = new RaftbusError(ErrorCode.OFFSET_OUT_OF_RANGE, {
             offset: q.offset,
@@ -420,7 +565,8 @@ export class FakeServer {
         parts.push({ result, chunks });
       }
       const remainingMs = deadline - Date.now();
-      if (total >= Math.max(1, req.minBytes) || remainingMs <= 0 || socket.destroyed) {
+      const failed = parts.some((p) => p.result.error !== null);
+      if (total >= Math.max(1, req.minBytes) || remainingMs <= 0 || failed || socket.destroyed) {
         this.reply(
           socket,
           f,

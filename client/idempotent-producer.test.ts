@@ -1,0 +1,121 @@
+/**
+ * The idempotent producer against the fake server's Kafka-style sequence
+ * checks: ids from InitProducerId, sequences per partition, retries that
+ * neither duplicate nor reorder, and the clear error from a node without
+ * InitProducerId.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiKey } from '../node/protocol/api.ts';
+import { ErrorCode } from '../node/protocol/errors.ts';
+import { decodeBatch, readBatchHeader } from '../node/storage/batch.ts';
+import { RaftbusClient } from './client.ts';
+import { IdempotenceNotSupportedError } from './errors.ts';
+import { Producer } from './producer.ts';
+import { FakeServer } from './test-support/fake-server.ts';
+
+let server: FakeServer;
+let client: RaftbusClient;
+const fastRetry = { delayMsMin: 1, delayMsMax: 5, attemptsMax: 20 };
+
+beforeEach(async () => {
+  server = await FakeServer.start();
+  server.cluster.idempotence = true;
+  server.createTopic('t', 3);
+  client = new RaftbusClient({ brokers: [server.address], retry: fastRetry });
+  await client.connect();
+});
+afterEach(async () => {
+  await client.close();
+  await server.stop();
+});
+
+function storedValues(partition: number): string[] {
+  return server.topics
+    .get('t')!
+    .partitions[partition]!.batches.flatMap((b) => decodeBatch(b))
+    .map((r) => Buffer.from(r.value).toString());
+}
+
+describe('idempotent Producer', () => {
+  it('stamps producer id, epoch and per-partition sequences (records sent before on that partition)', async () => {
+    const producer = new Producer(client, { idempotent: true, lingerMs: 0, batchBytesMax: 512 });
+    const records = Array.from({ length: 300 }, (_, i) => ({ value: `v${i}`, partition: i % 2 }));
+    await producer.sendBatch('t', records);
+    const { producerId, producerEpoch } = producer.producerIdentity;
+    expect(producerId).toBeGreaterThanOrEqual(1000);
+    expect(server.requestCounts.get(ApiKey.InitProducerId)).toBe(1);
+    for (const partition of [0, 1]) {
+      const batches = server.topics.get('t')!.partitions[partition]!.batches;
+      expect(batches.length).toBeGreaterThan(1);
+      let sequence = 0;
+      for (const b of batches) {
+        const h = readBatchHeader(b);
+        expect(h).toMatchObject({ producerId, producerEpoch, baseSequence: sequence });
+        sequence += h.recordCount;
+      }
+      expect(sequence).toBe(150);
+    }
+    await producer.close();
+  });
+
+  it('a retry of a batch that was written resolves with the original offsets, stored once', async () => {
+    const producer = new Producer(client, { idempotent: true, lingerMs: 0, retry: fastRetry });
+    await producer.send('t', { value: 'first', partition: 2 });
+    server.fault.dropAfterAppend = true;
+    const meta = await producer.sendBatch('t', [
+      { value: 'a', partition: 2 },
+      { value: 'b', partition: 2 },
+    ]);
+    expect(meta.map((m) => m.offset)).toEqual([1, 2]);
+    expect(server.cluster.duplicatesAnswered).toBe(1);
+    expect(storedValues(2)).toEqual(['first', 'a', 'b']);
+    await producer.close();
+  });
+
+  it('keeps send order with 5 batches in flight per partition while batches fail and retry', async () => {
+    const producer = new Producer(client, {
+      idempotent: true,
+      lingerMs: 0,
+      batchBytesMax: 256,
+      partitionInFlightMax: 5,
+      inFlightMax: 5,
+      retry: fastRetry,
+    });
+    const n = 3000;
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      sends.push(producer.send('t', { value: `r${i}`, partition: 0 }));
+      // Faults land while later batches of the partition are in flight.
+      if (i === 500) server.fault.produceError = { spec: ErrorCode.NOT_ENOUGH_REPLICAS, count: 2 };
+      if (i === 1500) server.fault.dropAfterAppend = true;
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+    }
+    const metas = (await Promise.all(sends)) as { offset: number }[];
+    // Every record exactly once, in send order, at the offset its promise gave.
+    expect(storedValues(0)).toEqual(Array.from({ length: n }, (_, i) => `r${i}`));
+    expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(producer.stats.retries).toBeGreaterThan(0);
+    // The faults hit while later batches were in flight: the leader saw gaps and a duplicate.
+    expect(server.cluster.outOfOrderAnswered).toBeGreaterThan(0);
+    expect(server.cluster.duplicatesAnswered).toBeGreaterThan(0);
+    await producer.close();
+  });
+
+  it('fails with IdempotenceNotSupportedError against a node without InitProducerId', async () => {
+    server.cluster.idempotence = false;
+    const producer = new Producer(client, { idempotent: true });
+    const err = await producer.send('t', { value: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IdempotenceNotSupportedError);
+    expect((err as IdempotenceNotSupportedError).code).toBe('IDEMPOTENCE_NOT_SUPPORTED');
+    expect(storedValues(0).length + storedValues(1).length + storedValues(2).length).toBe(0);
+    await producer.close();
+  });
+
+  it('is off by default until nodes speak InitProducerId (batches carry no producer id)', async () => {
+    const producer = new Producer(client, { lingerMs: 0 });
+    await producer.send('t', { value: 'x', partition: 1 });
+    expect(readBatchHeader(server.topics.get('t')!.partitions[1]!.batches[0]!).producerId).toBe(-1);
+    expect(server.requestCounts.get(ApiKey.InitProducerId)).toBeUndefined();
+    await producer.close();
+  });
+});
