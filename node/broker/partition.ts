@@ -10,6 +10,17 @@ import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
 import type { AppendResult, PartitionLog, ReadResult } from '../storage/log.ts';
 import { AppendSignal } from './append-signal.ts';
 
+/**
+ * How much durability an append waits for. 'quorum' (the default): committed
+ * on a quorum of fsynced logs. 'leader': the leader's own write is durable.
+ * 'none': resolves once accepted (offsets unknown: -1).
+ */
+export type Acks = 'quorum' | 'leader' | 'none';
+
+export interface AppendOptions {
+  acks?: Acks;
+}
+
 export interface Partition {
   readonly topic: string;
   readonly partition: number;
@@ -30,7 +41,7 @@ export interface Partition {
    * Checks the batch's header and CRC (rejecting with BatchFormatError, or BatchTooLargeError) before
    * anything is written or, under Raft, proposed; then appends it as one unit.
    */
-  append(batch: Uint8Array): Promise<AppendResult>;
+  append(batch: Uint8Array, options?: AppendOptions): Promise<AppendResult>;
   read(fromOffset: number, maxBytes: number): Promise<ReadResult>;
   offsetForTimestamp(timestampMs: number): Promise<number | null>;
   applyRetention(nowMs: number): Promise<number>;
@@ -77,7 +88,8 @@ export class LocalPartition implements Partition {
     return this.log.sizeBytes;
   }
 
-  append(batch: Uint8Array): Promise<AppendResult> {
+  /** A single node has no replicas: every acks level waits for the log's own flush policy. */
+  append(batch: Uint8Array, _options?: AppendOptions): Promise<AppendResult> {
     const p = this.log.append(batch, 0);
     this.pending.add(p);
     const settle = (): void => {

@@ -108,3 +108,16 @@ export class CorruptSegmentError extends StorageError {
     this.position = position;
   }
 }
+
+/** appendStamped() got a batch stamped for a different offset than the one it would land at. */
+export class StampedOffsetMismatchError extends StorageError {
+  override readonly name = 'StampedOffsetMismatchError';
+  override readonly code = 'STAMPED_OFFSET_MISMATCH';
+  readonly expectedOffset: number;
+  readonly stampedOffset: number;
+  constructor(expectedOffset: number, stampedOffset: number) {
+    super(`a stamped batch says base offset ${stampedOffset} but the log ends at ${expectedOffset}`);
+    this.expectedOffset = expectedOffset;
+    this.stampedOffset = stampedOffset;
+  }
+}

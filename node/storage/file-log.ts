@@ -25,6 +25,7 @@ import {
   LogFailedError,
   NotBatchBoundaryError,
   OffsetOutOfRangeError,
+  StampedOffsetMismatchError,
   StorageError,
 } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -62,6 +63,8 @@ interface AppendOp {
   batch: Uint8Array;
   header: BatchHeader;
   term: number;
+  /** Already stamped by the caller (a replicated log): keep baseOffset/term/raftIndex, check baseOffset. */
+  stamped: boolean;
   resolve(r: AppendResult): void;
   reject(err: unknown): void;
 }
@@ -183,6 +186,26 @@ export class FileLog implements PartitionLog {
   }
 
   append(batch: Uint8Array, term = 0): Promise<AppendResult> {
+    return this.#enqueueAppend(batch, term, false);
+  }
+
+  /**
+   * Appends a batch whose baseOffset, term and raftIndex are already stamped
+   * (a replicated partition: every replica writes the leader's exact bytes).
+   * Nothing is re-stamped; a batch whose baseOffset is not the offset it
+   * lands at rejects with NotBatchBoundaryError and leaves nothing behind.
+   */
+  appendStamped(batch: Uint8Array): Promise<AppendResult> {
+    let term: number;
+    try {
+      term = readBatchHeader(batch).term;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#enqueueAppend(batch, term, true);
+  }
+
+  #enqueueAppend(batch: Uint8Array, term: number, stamped: boolean): Promise<AppendResult> {
     if (this.#closing) return Promise.reject(new LogClosedError());
     if (this.#failure !== null) return Promise.reject(this.#failure);
     let header: BatchHeader;
@@ -195,7 +218,7 @@ export class FileLog implements PartitionLog {
       return Promise.reject(new AppendQueueFullError(this.#queuedBytes, this.#queuedBytesMax));
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#queue.push({ kind: 'append', batch, header, term, resolve, reject });
+      this.#queue.push({ kind: 'append', batch, header, term, stamped, resolve, reject });
       this.#queuedBytes += batch.byteLength;
       void this.#drain();
     });
@@ -501,9 +524,17 @@ export class FileLog implements PartitionLog {
         seg = await this.#roll();
       }
       this.#queue.shift();
-      stampBatch(op.batch, this.#nextOffset, op.term);
-      op.header.baseOffset = this.#nextOffset;
-      op.header.term = op.term;
+      if (op.stamped) {
+        if (op.header.baseOffset !== this.#nextOffset) {
+          this.#queuedBytes -= bytes;
+          op.reject(new StampedOffsetMismatchError(this.#nextOffset, op.header.baseOffset));
+          continue;
+        }
+      } else {
+        stampBatch(op.batch, this.#nextOffset, op.term);
+        op.header.baseOffset = this.#nextOffset;
+        op.header.term = op.term;
+      }
       this.#nextOffset += op.header.recordCount;
       group.push(op);
       groupBytes += bytes;
