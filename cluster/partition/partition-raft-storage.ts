@@ -147,6 +147,8 @@ export class PartitionRaftStorage implements RaftStorage {
   private head = 0;
   private windowBytes = 0;
   private applied = 0;
+  /** See offsetAfterApplied(). */
+  private offsetBelowBase = 0;
   /** Bytes evicted since the snapshot file was last written. */
   private evictedSinceFile = 0;
   /** Log writes issued since the last sync (their promises). */
@@ -307,6 +309,17 @@ export class PartitionRaftStorage implements RaftStorage {
     return this.slotAt(i).nextOffset;
   }
 
+  /**
+   * Offset after Raft index `i` for a reader holding an applied index that may
+   * lag the storage by a moment: while a snapshot installs, the driver's
+   * applied index is still below the new base; what was committed before the
+   * install (kept, never truncated) is still readable.
+   */
+  offsetAfterApplied(i: number): number {
+    if (i >= this.base.index) return this.nextOffsetAt(i);
+    return this.offsetBelowBase;
+  }
+
   /** Offset after the last entry held (uncommitted ones included). */
   get endOffset(): number {
     return this.nextOffsetAt(this.lastIndex());
@@ -384,6 +397,7 @@ export class PartitionRaftStorage implements RaftStorage {
         `partition storage ${this.dir}: committed up to offset ${committedEnd}, past the snapshot's ${data.nextOffset}`,
       );
     }
+    this.offsetBelowBase = committedEnd;
     this.slots = [];
     this.head = 0;
     this.windowBytes = 0;
@@ -561,7 +575,9 @@ export class PartitionRaftStorage implements RaftStorage {
 
   /** Moves applied entries up to `upTo` out of the window while it is over its byte bound. */
   private evict(upTo: number): void {
-    const limit = Math.min(upTo, this.applied);
+    // Strictly below the noted applied index: the driver records an entry as applied only after
+    // apply() returns, and readers of its applied index must still find that index here.
+    const limit = Math.min(upTo, this.applied - 1);
     const forced = upTo !== Number.MAX_SAFE_INTEGER;
     let moved = false;
     // Bounded by the window length.

@@ -145,7 +145,7 @@ export class ReplicatedPartition implements Partition {
 
   /** Offset after the last applied entry: committed, and durable here. */
   get highWatermark(): number {
-    return this.storage.nextOffsetAt(this.group.appliedIndex);
+    return this.storage.offsetAfterApplied(this.group.appliedIndex);
   }
 
   get sizeBytes(): number {
