@@ -6,6 +6,8 @@ usage: raftbus <command> [options]
 
 commands:
   node [flags]                  run a broker node (raftbus node --help for its flags)
+  cluster up --nodes N [--base-port P] [--data-dir D]
+                                run N nodes on this machine (raftbus cluster --help)
   topic create <name> --partitions N [--retention-ms MS] [--retention-bytes B] [--segment-bytes B]
   topic list
   topic describe <name>

@@ -1,6 +1,7 @@
 /**
- * The raftbus command line: `raftbus node` runs a broker; `topic`, `produce`
- * and `consume` are client commands against --broker. Exit codes: 0 ok,
+ * The raftbus command line: `raftbus node` runs a broker; `cluster up` runs N
+ * of them on this machine (cluster/local.ts); `topic`, `produce` and `consume`
+ * are client commands against --broker. Exit codes: 0 ok,
  * 1 failure, 2 bad usage.
  */
 import { RaftbusClient } from '../client/client.ts';
@@ -41,6 +42,10 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       const { runNodeCli } = await import('../node/main.ts');
       await runNodeCli(rest);
       return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    }
+    if (command === 'cluster') {
+      const { runClusterCli } = await import('../cluster/local.ts');
+      return await runClusterCli(rest, io);
     }
     if (command !== 'topic' && command !== 'produce' && command !== 'consume') {
       throw new UsageError('main', `unknown command "${command}"`);
