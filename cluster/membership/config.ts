@@ -32,6 +32,8 @@ export interface MembershipOptions {
   membersMax?: number;
   /** A closed connection to a member makes it suspect at once (never dead). */
   suspectOnDisconnect?: boolean;
+  /** How long a closed connection must stay closed (with no heartbeat meanwhile) before suspicion. */
+  disconnectGraceMs?: number;
   /** Called once per heartbeat for the load figures to publish. */
   load?: () => MemberLoad;
   /** Monotonic milliseconds; injectable for tests. */
@@ -65,6 +67,7 @@ export function resolveMembershipOptions(o: MembershipOptions): ResolvedMembersh
     dialsInFlightMax: 8,
     membersMax: 1024,
     suspectOnDisconnect: true,
+    disconnectGraceMs: 250,
     load: defaultLoad,
     nowMs: monotonicNowMs,
     ...stripUndefined(o),
@@ -92,6 +95,7 @@ export function resolveMembershipOptions(o: MembershipOptions): ResolvedMembersh
   // One lost heartbeat must not make a member suspect: require at least two intervals of slack.
   if (r.suspectAfterMs < 2 * r.heartbeatIntervalMs) fail('suspectAfterMs must be >= 2 * heartbeatIntervalMs');
   if (r.deadAfterMs <= r.suspectAfterMs) fail('deadAfterMs must be > suspectAfterMs');
+  if (r.disconnectGraceMs >= r.suspectAfterMs) fail('disconnectGraceMs must be < suspectAfterMs (else it never helps)');
   if (!Number.isSafeInteger(r.dialsInFlightMax) || r.dialsInFlightMax < 1) fail('dialsInFlightMax must be >= 1');
   if (!Number.isSafeInteger(r.membersMax) || r.membersMax < 1) fail('membersMax must be >= 1');
   return r;

@@ -44,7 +44,8 @@ export interface MembershipCounters {
   listenerErrors: number;
 }
 
-/** Delay of the extra heartbeat sent when a peer subscribes; lets several subscriptions share one. */
+/** Delay of the extra heartbeat sent when a peer subscribes (and of the extra connect round when a
+ * member appears): lets several triggers share one. */
 const JOIN_BEAT_DELAY_MS = 50;
 
 const LifecycleState = { New: 'new', Starting: 'starting', Started: 'started', Stopped: 'stopped' } as const;
@@ -67,6 +68,9 @@ export class Membership extends EventEmitter {
   private seq = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private joinBeatTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  /** One pending post-disconnect check per peer; bounded by the number of connected peers. */
+  private readonly disconnectChecks = new Map<string, NodeJS.Timeout>();
   private readonly counts = {
     heartbeatsSent: 0,
     heartbeatsPublishFailed: 0,
@@ -141,7 +145,11 @@ export class Membership extends EventEmitter {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     clearTimeout(this.joinBeatTimer);
+    for (const t of this.disconnectChecks.values()) clearTimeout(t);
+    this.disconnectChecks.clear();
     this.joinBeatTimer = undefined;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     this.dialer?.stop();
     if (wasRunning) await this.libp2pNode?.stop();
   }
@@ -213,6 +221,18 @@ export class Membership extends EventEmitter {
     }, JOIN_BEAT_DELAY_MS);
   }
 
+  /**
+   * We just heard of a member, probably through a relay: connect to it directly now rather
+   * than at the next round, so a kill is seen by every node's own connection close.
+   */
+  private connectSoon(): void {
+    if (this.lifecycle !== LifecycleState.Started || this.connectTimer !== undefined) return;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      if (this.lifecycle === LifecycleState.Started) this.dialer?.connectRound(this.view.members());
+    }, JOIN_BEAT_DELAY_MS);
+  }
+
   private publishHeartbeat(): void {
     if (this.lifecycle !== LifecycleState.Started) return;
     const hb = this.buildHeartbeat();
@@ -261,15 +281,39 @@ export class Membership extends EventEmitter {
     }
   }
 
+  /**
+   * The last connection to a member closed. Suspect it only if, after disconnectGraceMs, we
+   * still hold no connection to it and have heard nothing newer from it: connections also close
+   * when both sides dial each other at once or a restarted node replaces its old connection,
+   * and those must not flap the member.
+   */
   private onPeerDisconnect(peerId: PeerId): void {
     if (this.lifecycle !== LifecycleState.Started || !this.options.suspectOnDisconnect) return;
-    const nodeId = this.view.nodeIdOfPeer(peerId.toString());
-    if (nodeId === undefined) return;
-    this.emitAll(this.view.suspect(nodeId, this.options.nowMs(), 'connection-closed'));
+    const key = peerId.toString();
+    const nodeId = this.view.nodeIdOfPeer(key);
+    if (nodeId === undefined || this.disconnectChecks.has(key)) return;
+    const seenBefore = this.view.member(nodeId)?.lastSeenMs;
+    const timer = setTimeout(() => {
+      this.disconnectChecks.delete(key);
+      if (this.lifecycle !== LifecycleState.Started) return;
+      if (this.node().getConnections(peerId).length > 0) return;
+      const m = this.view.member(nodeId);
+      if (m === undefined || m.peerId !== key || m.lastSeenMs !== seenBefore) return;
+      this.emitAll(this.view.suspect(nodeId, this.options.nowMs(), 'connection-closed'));
+    }, this.options.disconnectGraceMs);
+    this.disconnectChecks.set(key, timer);
+  }
+
+  /** Whether this node holds an open libp2p connection to the member (for tests and diagnostics). */
+  isConnectedTo(nodeId: MemberNodeId): boolean {
+    const m = this.view.member(nodeId);
+    if (m === undefined || this.libp2pNode === undefined) return false;
+    return this.libp2pNode.getConnections().some((c) => c.remotePeer.toString() === m.peerId);
   }
 
   private emitAll(events: readonly MemberEvent[]): void {
     for (const e of events) {
+      if ((e.type === 'joined' || e.type === 'alive') && e.member.nodeId !== this.options.nodeId) this.connectSoon();
       try {
         this.emit('change', e);
       } catch {
