@@ -606,7 +606,9 @@ export class PartitionRaftStorage implements RaftStorage {
       this.head = 0;
     }
     // The base only names applied (so committed, so locally durable) entries: safe to record.
-    if (this.evictedSinceFile * 4 >= this.windowBytesMax) {
+    // Once per window's worth of bytes: a restart re-reads at most about two windows of log,
+    // and the synchronous write (temp + fsync + rename) stays rare on the event loop.
+    if (this.evictedSinceFile >= this.windowBytesMax) {
       this.evictedSinceFile = 0;
       const b = this.base;
       try {
