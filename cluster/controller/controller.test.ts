@@ -232,4 +232,25 @@ describe('ControllerReconciler', () => {
     const moved = l.metadata.topics.get('orders')!.partitions.filter((p) => p.epoch === 1).length;
     expect(moved).toBe(leaderRec.stats.movesApplied);
   });
+
+  it('reports partitions it cannot repair (no spare broker) and proposes nothing for them', async () => {
+    const e = await start();
+    const l = await leader(e);
+    for (const id of [1, 2, 3]) await register(l, id);
+    await l.createTopic({ name: 'full', partitions: 4, replicationFactor: 3 });
+    const membership = new StaticMembership();
+    membership.set(1, 'alive', 0);
+    membership.set(2, 'alive', 0);
+    membership.set(3, 'dead', 0);
+    const r = new ControllerReconciler({ controller: l, membership, deadBrokerReassignAfterMs: 0, nowMs: () => 1 });
+    e.reconcilers.push(r);
+    const result = await r.reconcileNow();
+    expect(result).toEqual({ proposed: 0, applied: 0 });
+    expect(r.stats.stuckPartitions).toBe(4);
+    const follower = [...e.controllers.values()].find((c) => !c.isLeader)!;
+    const idle = new ControllerReconciler({ controller: follower, membership, deadBrokerReassignAfterMs: 0 });
+    expect(await idle.reconcileNow()).toEqual({ skipped: 'not-leader', proposed: 0, applied: 0 });
+    await r.stop(); // never started: stop() is a no-op, passes still run by hand
+    expect((await r.reconcileNow()).skipped).toBeUndefined();
+  });
 });

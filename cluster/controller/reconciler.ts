@@ -117,7 +117,7 @@ export class ControllerReconciler {
     void this.reconcileNow().catch(() => undefined);
   }
 
-  /** Runs one pass now (or joins the one running). */
+  /** Runs one pass now (or joins the one running); works without start() too. */
   reconcileNow(): Promise<PassResult> {
     if (this.running) return this.running;
     const run = this.pass().finally(() => {
@@ -141,7 +141,8 @@ export class ControllerReconciler {
   }
 
   private async pass(): Promise<PassResult> {
-    if (this.stopped) return { skipped: 'stopped', proposed: 0, applied: 0 };
+    // Refused only after stop(): a reconciler never started may still run passes by hand (tools, tests).
+    if (this.abort.signal.aborted) return { skipped: 'stopped', proposed: 0, applied: 0 };
     if (!this.c.isLeader) return { skipped: 'not-leader', proposed: 0, applied: 0 };
     this.stats.passes++;
     const signal = () => AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.requestTimeoutMs)]);
@@ -179,7 +180,7 @@ export class ControllerReconciler {
       });
       this.stats.stuckPartitions = plan.stuck.length;
       for (const m of plan.moves) {
-        if (this.stopped || !this.c.isLeader) break;
+        if (this.abort.signal.aborted || !this.c.isLeader) break;
         const partitionEpoch = plannedEpoch.get(`${m.topic}/${m.partition}`);
         if (partitionEpoch === undefined) continue;
         proposed++;
