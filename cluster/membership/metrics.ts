@@ -1,5 +1,8 @@
-/** Prometheus gauges read from Membership.counters() at scrape time (no per-heartbeat metric work). */
-import { Gauge, type Registry } from 'prom-client';
+/**
+ * Prometheus metrics read from Membership.counters() at scrape time, so the heartbeat
+ * path does no metric work. Counters are monotonic per process, as Prometheus expects.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Membership } from './membership.ts';
 
 export function registerMembershipMetrics(registry: Registry, membership: Membership): void {
@@ -16,28 +19,30 @@ export function registerMembershipMetrics(registry: Registry, membership: Member
     }),
   );
   registry.registerMetric(
-    new Gauge({
+    new Counter({
       name: 'raftbus_membership_heartbeats_total',
-      help: 'Heartbeats sent, received (accepted), stale and publish failures since start',
+      help: 'Heartbeats by outcome: sent, publish_failed, received (accepted), stale (duplicate or older)',
       labelNames: ['kind'],
       registers: [],
       collect() {
         const k = c();
-        this.set({ kind: 'sent' }, k.heartbeatsSent);
-        this.set({ kind: 'received' }, k.heartbeatsReceived);
-        this.set({ kind: 'stale' }, k.heartbeatsStale);
-        this.set({ kind: 'publish_failed' }, k.heartbeatsPublishFailed);
+        this.reset();
+        this.inc({ kind: 'sent' }, k.heartbeatsSent);
+        this.inc({ kind: 'publish_failed' }, k.heartbeatsPublishFailed);
+        this.inc({ kind: 'received' }, k.heartbeatsReceived);
+        this.inc({ kind: 'stale' }, k.heartbeatsStale);
       },
     }),
   );
   registry.registerMetric(
-    new Gauge({
+    new Counter({
       name: 'raftbus_membership_heartbeats_rejected_total',
       help: 'Heartbeats dropped by validation, by reason',
       labelNames: ['reason'],
       registers: [],
       collect() {
-        for (const [reason, n] of Object.entries(c().heartbeatsRejected)) this.set({ reason }, n);
+        this.reset();
+        for (const [reason, n] of Object.entries(c().heartbeatsRejected)) this.inc({ reason }, n);
       },
     }),
   );

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type MembershipOptions, resolveMembershipOptions } from './config.ts';
+import { MembershipConfigError, MembershipStateError, NodeKeyCorruptError } from './errors.ts';
+import { Membership } from './membership.ts';
+import { registerMembershipMetrics } from './metrics.ts';
+import { IdentityFiles, loadNodeIdentity } from './node-identity.ts';
+import { parseSeed } from './seed-address.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raftbus-membership-cfg-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const base: MembershipOptions = {
+  nodeId: 1,
+  clusterId: 'c',
+  dataDir: '/nonexistent',
+  addresses: { client: '127.0.0.1:1', raft: '127.0.0.1:2' },
+};
+
+describe('membership config', () => {
+  it('defaults: 1 s heartbeat, suspect after 3 s, dead after 10 s', () => {
+    const r = resolveMembershipOptions(base);
+    expect([r.heartbeatIntervalMs, r.suspectAfterMs, r.deadAfterMs]).toEqual([1000, 3000, 10_000]);
+    expect(r.port).toBe(0);
+  });
+
+  it('refuses unsafe or impossible combinations', () => {
+    const bad: Partial<MembershipOptions>[] = [
+      { nodeId: 0 },
+      { clusterId: '' },
+      { port: 70_000 },
+      { heartbeatIntervalMs: 0 },
+      { heartbeatIntervalMs: 2000, suspectAfterMs: 3000 }, // one lost beat would suspect
+      { suspectAfterMs: 3000, deadAfterMs: 3000 },
+      { disconnectGraceMs: 5000 },
+      { dialsInFlightMax: 0 },
+    ];
+    for (const b of bad)
+      expect(() => resolveMembershipOptions({ ...base, ...b }), JSON.stringify(b)).toThrow(MembershipConfigError);
+  });
+
+  it('parses seeds given as multiaddrs or host:port, refuses nonsense', () => {
+    expect(parseSeed('127.0.0.1:7946').toString()).toBe('/ip4/127.0.0.1/tcp/7946');
+    expect(parseSeed('[::1]:7946').toString()).toBe('/ip6/::1/tcp/7946');
+    expect(parseSeed('broker-1:7946').toString()).toBe('/dns/broker-1/tcp/7946');
+    expect(parseSeed('/ip4/10.0.0.1/tcp/1').toString()).toBe('/ip4/10.0.0.1/tcp/1');
+    for (const s of ['broker-1', 'host:0', 'host:99999', '/not/a/multiaddr', ':80']) {
+      expect(() => parseSeed(s), s).toThrow(MembershipConfigError);
+    }
+    expect(() => new Membership({ ...base, seeds: ['nope'] })).toThrow(MembershipConfigError);
+  });
+});
+
+describe('node identity', () => {
+  it('keeps the key across starts and bumps the incarnation each start', async () => {
+    const dir = tempDir();
+    const a = await loadNodeIdentity(dir);
+    const b = await loadNodeIdentity(dir);
+    expect(a.incarnation).toBe(1);
+    expect(b.incarnation).toBe(2);
+    expect(b.privateKey.publicKey.equals(a.privateKey.publicKey)).toBe(true);
+    const other = await loadNodeIdentity(tempDir());
+    expect(other.privateKey.publicKey.equals(a.privateKey.publicKey)).toBe(false);
+    const mode = fs.statSync(path.join(dir, IdentityFiles.dir, IdentityFiles.privateKey)).mode & 0o777;
+    expect(mode).toBe(0o600);
+  });
+
+  it('a damaged key file is a typed error, never a silently new identity', async () => {
+    const dir = tempDir();
+    await loadNodeIdentity(dir);
+    const keyFile = path.join(dir, IdentityFiles.dir, IdentityFiles.privateKey);
+    const bytes = fs.readFileSync(keyFile);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    fs.writeFileSync(keyFile, bytes);
+    await expect(loadNodeIdentity(dir)).rejects.toThrow(NodeKeyCorruptError);
+  });
+});
+
+describe('membership lifecycle and metrics', () => {
+  it('start once; metrics expose members by state and heartbeat counters', async () => {
+    const m = new Membership({ ...base, dataDir: tempDir() });
+    expect(() => m.peerId).toThrow(MembershipStateError);
+    await m.start();
+    try {
+      await expect(m.start()).rejects.toThrow(MembershipStateError);
+      expect(m.members().map((x) => [x.nodeId, x.state])).toEqual([[1, 'alive']]);
+      const registry = new Registry();
+      registerMembershipMetrics(registry, m);
+      const text = await registry.metrics();
+      expect(text).toContain('raftbus_membership_members{state="alive"} 1');
+      expect(text).toContain('raftbus_membership_heartbeats_rejected_total{reason="wrong_cluster"} 0');
+      expect(text).toMatch(/raftbus_membership_heartbeats_total\{kind="sent"\} \d+/);
+    } finally {
+      await m.stop();
+    }
+    await m.stop(); // idempotent
+  });
+});
