@@ -84,3 +84,34 @@ describe('replicated partition: restart, lagging followers, snapshots', () => {
     expect(again.storage.firstIndex()).toBeGreaterThan(laggingLast);
   });
 });
+
+describe('replicated partition: membership changes', () => {
+  let c: PartitionCluster | undefined;
+  afterEach(async () => {
+    await c?.close();
+    c = undefined;
+  });
+
+  it('a new replica joins as learner, is promoted, an old one is removed: ConfChanges are control batches in every log', async () => {
+    c = await PartitionCluster.start({ nodes: 4, voters: [1, 2, 3] });
+    const leader = await c.waitForLeader();
+    for (let s = 0; s < 10; s++) await leader.append(batchOf(5, s, 1));
+    await leader.group.addLearner(4);
+    await leader.group.addVoter(4);
+    const removed = [1, 2, 3].find((id) => id !== leader.nodeId)!;
+    await leader.group.removeVoter(removed);
+    for (let s = 10; s < 20; s++) await leader.append(batchOf(5, s, 1));
+    expect([...leader.replicas].sort()).toEqual([1, 2, 3, 4].filter((id) => id !== removed));
+    const hw = leader.highWatermark;
+    const newcomer = c.partitionOf(4);
+    await c.until(() => newcomer.highWatermark >= hw);
+    const [a, b] = await Promise.all([c.logBytes(4, hw), c.logBytes(leader.nodeId, hw)]);
+    expect(a.equals(b)).toBe(true);
+    const control = splitBatches(b).filter((x) => (readBatchHeader(x).attributes & 0x10) !== 0);
+    // The no-op and three ConfChanges.
+    expect(control.length).toBeGreaterThanOrEqual(4);
+    // The removed node is no longer needed for a quorum.
+    await c.stopNode(removed);
+    await leader.append(batchOf(5, 20, 1));
+  });
+});

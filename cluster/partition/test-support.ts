@@ -25,6 +25,8 @@ export interface PartitionClusterOptions {
   copyBatches?: boolean;
   quiesce?: boolean;
   requestTimeoutTicks?: number;
+  /** Initial voters (default: every node); the others start empty, to be added by membership changes. */
+  voters?: NodeId[];
 }
 
 export interface PartitionNode {
@@ -69,7 +71,7 @@ export class PartitionCluster {
     const electionTicks = this.o.electionTicks ?? 10;
     const storage = await PartitionRaftStorage.open({
       dir: this.dataDir(id),
-      bootstrapConf: { voters: this.ids },
+      bootstrapConf: { voters: this.o.voters ?? this.ids },
       windowBytesMax: this.o.windowBytesMax,
       fileLogOptions: { simulatePowerLoss: this.o.simulatePowerLoss ?? false },
       fetchRange: (from, to, maxBytes) => {
