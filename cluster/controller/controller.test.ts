@@ -189,6 +189,71 @@ describe('Controller on an in-process 3-node cluster', () => {
   });
 });
 
+describe('Controller history under leader crashes', () => {
+  it('every acknowledged change survives repeated leader kills; certainly-failed ones never appear', async () => {
+    const e = await start({ fileStorage: true, snapshotEntriesMax: 8 });
+    const first = await leader(e);
+    for (const id of e.cluster.ids) await register(first, id);
+    const acked = new Set<string>();
+    const failed = new Set<string>(); // NOT_CONTROLLER: certainly not appended
+    const unknown = new Set<string>(); // leadership lost / timeout: may or may not be there
+    let seq = 0;
+    let writing = true;
+    const writer = (async () => {
+      // Bounded in count and time: at most 400 attempts, each with its own 2 s budget.
+      for (let i = 0; writing && i < 400; i++) {
+        const c = [...e.controllers.values()].find((x) => x.isLeader);
+        if (!c) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
+        const name = `w${seq++}`;
+        try {
+          await c.propose(
+            {
+              op: ControllerOp.CreateTopic,
+              name,
+              partitions: 1,
+              replicationFactor: 1,
+              config: {},
+              assignment: [[1 + (seq % 3)]],
+            },
+            { signal: AbortSignal.timeout(2000) },
+          );
+          acked.add(name);
+        } catch (err) {
+          if (err instanceof RaftbusError && err.code === ErrorCode.NOT_CONTROLLER.code) failed.add(name);
+          else unknown.add(name);
+        }
+      }
+    })();
+    for (let round = 0; round < 3; round++) {
+      const before = acked.size;
+      await e.cluster.until(() => acked.size >= before + 10);
+      const l = await leader(e);
+      const id = e.cluster.ids.find((x) => e.controllers.get(x) === l)!;
+      l.stop();
+      e.controllers.delete(id);
+      await e.cluster.stopHost(id);
+      await leader(e);
+      await e.cluster.startHost(id);
+      startController(e, id, 8);
+    }
+    const settled = acked.size;
+    await e.cluster.until(() => acked.size >= settled + 10);
+    writing = false;
+    await writer;
+    await converged(e);
+    for (const c of e.controllers.values()) {
+      const topics = c.metadata.topics;
+      for (const name of acked) expect(topics.has(name), name).toBe(true);
+      for (const name of failed) expect(topics.has(name), name).toBe(false);
+      for (const name of topics.keys()) expect(acked.has(name) || unknown.has(name), name).toBe(true);
+    }
+    expect(acked.size).toBeGreaterThanOrEqual(40);
+  });
+});
+
 describe('ControllerReconciler', () => {
   it('moves the replicas of a broker dead longer than the threshold, on the leader only', async () => {
     const e = await start();
