@@ -283,9 +283,8 @@ export class Membership extends EventEmitter {
 
   /**
    * The last connection to a member closed. Suspect it only if, after disconnectGraceMs, we
-   * still hold no connection to it and have heard nothing newer from it: connections also close
-   * when both sides dial each other at once or a restarted node replaces its old connection,
-   * and those must not flap the member.
+   * still hold no connection to it and have heard nothing newer from it: a reset connection that
+   * is re-dialled while gossip still flows must not flap the member (defensive; see README).
    */
   private onPeerDisconnect(peerId: PeerId): void {
     if (this.lifecycle !== LifecycleState.Started || !this.options.suspectOnDisconnect) return;
