@@ -23,3 +23,4 @@ export {
   type MetadataChange,
   SNAPSHOT_FORMAT_VERSION,
 } from './state-machine.ts';
+export { CONTROLLER_VOTERS_MAX, controllerVoters } from './voters.ts';
