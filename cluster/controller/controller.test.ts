@@ -4,6 +4,7 @@ import { MemoryCluster } from '../raft/multiraft/memory-cluster.ts';
 import type { NodeId } from '../raft/types.ts';
 import { ControllerOp } from './commands.ts';
 import { Controller } from './controller.ts';
+import { ControllerStoppedError } from './errors.ts';
 import { CONTROLLER_GROUP_ID } from './limits.ts';
 import { StaticMembership } from './membership-source.ts';
 import type { MetadataImage } from './metadata.ts';
@@ -175,7 +176,10 @@ describe('Controller on an in-process 3-node cluster', () => {
     await converged(e);
     // The victim's own disk holds a snapshot: its restart goes through restore().
     expect(e.cluster.group(victim, G).storage.snapshot().meta.index).toBeGreaterThan(0);
-    e.controllers.get(victim)!.stop();
+    const stopped = e.controllers.get(victim)!;
+    stopped.stop();
+    expect(() => stopped.start()).toThrow(ControllerStoppedError);
+    await expect(stopped.read()).rejects.toThrow(ControllerStoppedError);
     e.controllers.delete(victim);
     await e.cluster.stopHost(victim);
     for (let i = 0; i < 6; i++) await l.createTopic({ name: `b${i}`, partitions: 1, replicationFactor: 2 });

@@ -57,6 +57,8 @@ export class Controller {
   private readonly leaderListeners = new Set<LeaderListener>();
   private readonly listenersMax: number;
   private raft: RaftGroup | undefined;
+  /** stop() closes the group's storage: a stopped Controller cannot start again (make a new one). */
+  private stopped = false;
 
   constructor(o: ControllerOptions) {
     this.o = o;
@@ -66,6 +68,7 @@ export class Controller {
   }
 
   start(): void {
+    if (this.stopped) throw new ControllerStoppedError();
     if (this.raft) return;
     const userOnRole = this.o.group?.onRoleChange;
     this.raft = this.o.host.createGroup(this.groupId, {
@@ -84,6 +87,7 @@ export class Controller {
 
   /** Leaves the group (its storage is closed, the files stay). */
   stop(): void {
+    this.stopped = true;
     if (!this.raft) return;
     this.raft = undefined;
     if (this.o.host.hasGroup(this.groupId)) this.o.host.removeGroup(this.groupId);
