@@ -36,6 +36,7 @@ options:
   --size B             value size of generated records in bytes (default 100)
   --acks none|leader|quorum   (default quorum)
   --linger-ms MS       batching delay (default 5)
+  --idempotent         producer id + sequence numbers: retries write nothing twice (needs a node with InitProducerId)
   --broker host:port, --timeout-ms MS
 prints one summary line: records sent, failed, time and rate.`,
   consume: `usage: raftbus consume <topic> [options]

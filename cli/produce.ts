@@ -23,6 +23,8 @@ export interface ProduceArgs {
   sizeBytes: number;
   acks: AcksMode;
   lingerMs: number;
+  /** Producer id + sequences (needs a node that speaks InitProducerId). */
+  idempotent: boolean;
 }
 
 export function parseProduce(argv: string[]): ProduceArgs | 'help' {
@@ -35,6 +37,7 @@ export function parseProduce(argv: string[]): ProduceArgs | 'help' {
     size: { type: 'string' },
     acks: { type: 'string' },
     'linger-ms': { type: 'string' },
+    idempotent: { type: 'boolean' },
   });
   if (values.help) return 'help';
   const [topic] = expectPositionals('produce', positionals, ['topic']);
@@ -57,6 +60,7 @@ export function parseProduce(argv: string[]): ProduceArgs | 'help' {
     sizeBytes: intOption('produce', values, 'size', 0, 64 * 1024 * 1024) ?? 100,
     acks,
     lingerMs: intOption('produce', values, 'linger-ms', 0, 60_000) ?? 5,
+    idempotent: values.idempotent === true,
   };
 }
 
@@ -98,7 +102,7 @@ export async function runProduce(
   stdin: Readable,
   signal: AbortSignal,
 ): Promise<ProduceSummary> {
-  const producer = new Producer(client, { acks: a.acks, lingerMs: a.lingerMs });
+  const producer = new Producer(client, { acks: a.acks, lingerMs: a.lingerMs, idempotent: a.idempotent });
   const started = performance.now();
   const summary: ProduceSummary = { sent: 0, failed: 0, elapsedMs: 0, firstError: null };
   const inFlight = new Set<Promise<void>>();
