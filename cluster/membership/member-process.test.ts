@@ -2,7 +2,8 @@
  * kill -9 of a member running in its own process: the survivors mark it suspect (the
  * kernel closes its TCP connections, so early), then dead only once deadAfterMs has passed
  * since its last heartbeat; restarted on the same data dir it is alive again under the same
- * peer id with a higher incarnation.
+ * peer id with a higher incarnation. SIGSTOP/SIGCONT (connection open, process silent): suspect by
+ * timeout only, alive again on its next heartbeat, never dead.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -45,7 +46,7 @@ async function spawnMember(options: object): Promise<{ child: ChildProcess; peer
 }
 
 describe('Membership with a member in a child process', () => {
-  it('kill -9: suspect, then dead within the configured time; restarted it is alive again', async () => {
+  it('kill -9: suspect, then dead within the configured time; restarted it is alive again; paused, suspect but not dead', async () => {
     cluster = new LocalMembers(timing);
     const c = cluster;
     await c.start(1);
@@ -101,6 +102,16 @@ describe('Membership with a member in a child process', () => {
       ...Array(perNode).fill('dead'),
       ...Array(perNode).fill('suspect'),
     ]);
+    expect(watcher.member(victimId)?.incarnation).toBe(2);
+
+    // SIGSTOP: the connection stays open, so only the timeout can suspect it, and it must not
+    // be declared dead if it comes back (SIGCONT) before deadAfterMs: a newer seq revives it.
+    events.length = 0;
+    second.child.kill('SIGSTOP');
+    await eventually(() => c.stateEverywhere(victimId, 'suspect'), 'paused member suspect', { timeoutMs: 3000 });
+    second.child.kill('SIGCONT');
+    await eventually(() => c.allSeeAlive([1, 2, 3, 4]), 'resumed member alive again', { timeoutMs: 3000 });
+    expect(events.map((e) => `${e.type}/${e.reason}`)).toEqual(['suspect/timeout', 'alive/heartbeat']);
     expect(watcher.member(victimId)?.incarnation).toBe(2);
 
     // Clean stop of the child (SIGTERM) must exit 0.
