@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { membershipSourceFrom } from '../controller/membership-source.ts';
 import { type MembershipOptions, resolveMembershipOptions } from './config.ts';
 import { MembershipConfigError, MembershipStateError, NodeKeyCorruptError } from './errors.ts';
 import { Membership } from './membership.ts';
@@ -94,6 +95,13 @@ describe('membership lifecycle and metrics', () => {
     try {
       await expect(m.start()).rejects.toThrow(MembershipStateError);
       expect(m.members().map((x) => [x.nodeId, x.state])).toEqual([[1, 'alive']]);
+      // Contract with the controller's adapter (structural typing: this line is the compile-time check).
+      const source = membershipSourceFrom(m);
+      expect(source.members()).toEqual([{ nodeId: 1, state: 'alive', sinceMs: m.member(1)!.stateSinceMs }]);
+      const off = source.onChange(() => {});
+      expect(m.listenerCount('change')).toBe(1);
+      off();
+      expect(m.listenerCount('change')).toBe(0);
       const registry = new Registry();
       registerMembershipMetrics(registry, m);
       const text = await registry.metrics();
