@@ -7,7 +7,7 @@
  *   npx node bench/partition/replicated.ts [durationMs]
  *
  * Prints one line per case, e.g.
- *   nodes=3,rf=3,size=100B,records=1000,window=16,acks=quorum,fsync=on  commits/s=.. MB/s=.. p50=..ms p99=..ms
+ *   nodes=3,rf=3,size=100B,records=1000,window=16,codec=on,acks=quorum,fsync=on  commits/s=.. MB/s=.. p50=..ms p99=..ms
  * and checks committed + failed == requested before it reports a rate.
  */
 
@@ -21,10 +21,12 @@ interface Case {
   durationMs: number;
   /** Hard bound on appends, whatever the duration. */
   requestsMax: number;
+  /** Copy batches through the wire codec between replicas (as a real transport would). */
+  codec: boolean;
 }
 
 function name(c: Case): string {
-  return `nodes=3,rf=3,size=${c.recordBytes}B,records=${c.recordsPerBatch},window=${c.window},acks=quorum,fsync=on`;
+  return `nodes=3,rf=3,size=${c.recordBytes}B,records=${c.recordsPerBatch},window=${c.window},codec=${c.codec ? 'on' : 'off'},acks=quorum,fsync=on`;
 }
 
 /** Fixed-seed payload bytes (xorshift), so every run appends the same data. */
@@ -41,7 +43,7 @@ function payload(bytes: number, seed: number): Uint8Array {
 }
 
 async function run(c: Case): Promise<string> {
-  const cluster = await PartitionCluster.start({ tickMs: 10 });
+  const cluster = await PartitionCluster.start({ tickMs: 10, copyBatches: c.codec });
   try {
     const leader = await cluster.waitForLeader();
     const records: RecordInput[] = Array.from({ length: c.recordsPerBatch }, (_, i) => ({
@@ -92,9 +94,10 @@ async function run(c: Case): Promise<string> {
 
 const durationMs = Number(process.argv[2] ?? 3000);
 const cases: Case[] = [
-  { recordBytes: 100, recordsPerBatch: 1000, window: 1, durationMs, requestsMax: 100_000 },
-  { recordBytes: 100, recordsPerBatch: 1000, window: 16, durationMs, requestsMax: 100_000 },
-  { recordBytes: 1024, recordsPerBatch: 100, window: 16, durationMs, requestsMax: 100_000 },
-  { recordBytes: 1024, recordsPerBatch: 1, window: 64, durationMs, requestsMax: 1_000_000 },
+  { recordBytes: 100, recordsPerBatch: 1000, window: 1, durationMs, requestsMax: 100_000, codec: true },
+  { recordBytes: 100, recordsPerBatch: 1000, window: 16, durationMs, requestsMax: 100_000, codec: true },
+  { recordBytes: 100, recordsPerBatch: 1000, window: 16, durationMs, requestsMax: 100_000, codec: false },
+  { recordBytes: 1024, recordsPerBatch: 100, window: 16, durationMs, requestsMax: 100_000, codec: true },
+  { recordBytes: 1024, recordsPerBatch: 1, window: 64, durationMs, requestsMax: 1_000_000, codec: true },
 ];
 for (const c of cases) console.log(await run(c));
