@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBatch, readBatchHeader } from '../../node/storage/batch.ts';
+import { defaultLogConfig } from '../../node/storage/config.ts';
+import { FileLog } from '../../node/storage/file-log.ts';
 import { encodeConfChange } from '../raft/core/config.ts';
 import { CompactedError, type Entry, EntryType } from '../raft/types.ts';
 import { PartitionRaftStorage } from './partition-raft-storage.ts';
@@ -107,5 +109,22 @@ describe('PartitionRaftStorage', () => {
     expect(r.lastIndex()).toBe(100);
     expect(r.firstIndex()).toBeGreaterThan(1);
     await r.closeAndWait();
+  });
+});
+
+describe('PartitionRaftStorage over an adopted FileLog', () => {
+  it('uses the given log (the broker opens partition logs itself)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftbus-prs-adopt-'));
+    try {
+      const log = await FileLog.open(dir, { ...defaultLogConfig(), flush: { kind: 'never' } });
+      const s = await PartitionRaftStorage.open({ dir, log, bootstrapConf: { voters: [1] } });
+      expect(s.log).toBe(log);
+      s.append([noop(1, 1), dataEntry(2, 1, 'a')]);
+      await s.sync();
+      expect(log.endOffset).toBe(3);
+      await s.closeAndWait();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -82,6 +82,11 @@ export interface PartitionRaftStorageOptions {
   fetchBytesMax?: number;
   /** Passed to FileLog.open (tests use simulatePowerLoss). */
   fileLogOptions?: FileLogOptions;
+  /**
+   * An already-open FileLog of `dir` to adopt (the broker opens partition logs itself). Open it with flush
+   * 'never': sync() decides durability, and 'always' would add an fdatasync round per write.
+   */
+  log?: FileLog;
 }
 
 interface Slot {
@@ -180,7 +185,7 @@ export class PartitionRaftStorage implements RaftStorage {
   static async open(o: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
     await mkdir(o.dir, { recursive: true });
     const config: LogConfig = { ...defaultLogConfig(), ...o.logConfig, flush: { kind: 'never' } };
-    const log = await FileLog.open(o.dir, config, o.fileLogOptions);
+    const log = o.log ?? (await FileLog.open(o.dir, config, o.fileLogOptions));
     try {
       let file = readSnapshotFile(o.dir);
       if (!file) {
