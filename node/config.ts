@@ -59,6 +59,23 @@ export interface NodeConfig {
   /** A connection silent this long before its handshake, or in the middle of a frame, is closed. */
   stalledConnectionTimeoutMs: number;
   logLevel: LogLevel;
+  /** Raft port of cluster mode; null = a single node (no Raft, no cluster flags allowed). 0 = any free port. */
+  raftPort: number | null;
+  /** Static Raft addresses of the cluster's nodes (may include this node); cluster mode only. */
+  peers: PeerSpec[];
+  /** How many of the lowest node ids form the controller group (1, 3 or 5); the rest follow it as learners. */
+  controllerVoters: number;
+  /** Failure domain for rack-aware placement ('' = none). */
+  rack: string;
+  /** The controller moves the replicas of a broker dead this long (cluster mode). */
+  deadBrokerReassignAfterMs: number;
+}
+
+/** One `--peers` entry: `id=host:raftPort`. */
+export interface PeerSpec {
+  nodeId: number;
+  host: string;
+  port: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +121,11 @@ export function defaultNodeConfig(): NodeConfig {
     shutdownTimeoutMs: 10_000,
     stalledConnectionTimeoutMs: 30_000,
     logLevel: 'info',
+    raftPort: null,
+    peers: [],
+    controllerVoters: 3,
+    rack: '',
+    deadBrokerReassignAfterMs: 60_000,
   };
 }
 
@@ -188,6 +210,59 @@ function parseAdvertisedHost(raw: unknown, name: string): string | null {
   return nonEmptyString(255)(raw, name);
 }
 
+function parseRaftPort(raw: unknown, name: string): number | null {
+  if (raw === null || raw === '' || raw === 'off') return null;
+  return intIn(0, 65535)(raw, name);
+}
+
+/** Peers bound: a static list names every node, and the controller reads at most this many. */
+export const PEERS_MAX = 1024;
+
+/** `1=host:7001,2=host:7002` (flag/env) or `[{nodeId, host, port}]` (JSON). */
+function parsePeers(raw: unknown, name: string): PeerSpec[] {
+  let items: unknown[];
+  if (typeof raw === 'string') {
+    items = raw.trim() === '' ? [] : raw.split(',').map((x) => x.trim());
+  } else if (Array.isArray(raw)) {
+    items = raw;
+  } else {
+    throw new ConfigError(name, 'expected id=host:port,id=host:port,...');
+  }
+  if (items.length > PEERS_MAX) throw new ConfigError(name, `more than ${PEERS_MAX} peers`);
+  const out: PeerSpec[] = [];
+  for (const item of items) {
+    let peer: PeerSpec;
+    if (typeof item === 'string') {
+      const m = /^(\d+)=(.+):(\d+)$/.exec(item);
+      if (!m) throw new ConfigError(name, `${JSON.stringify(item)} is not id=host:port`);
+      peer = { nodeId: Number(m[1]), host: m[2]!, port: Number(m[3]) };
+    } else if (typeof item === 'object' && item !== null) {
+      const o = item as Record<string, unknown>;
+      peer = { nodeId: o.nodeId as number, host: o.host as string, port: o.port as number };
+    } else {
+      throw new ConfigError(name, `${JSON.stringify(item)} is not a peer`);
+    }
+    intIn(1, MAX_INT32)(peer.nodeId, `${name} node id`);
+    nonEmptyString(255)(peer.host, `${name} host`);
+    intIn(1, 65535)(peer.port, `${name} port of node ${peer.nodeId}`);
+    if (out.some((p) => p.nodeId === peer.nodeId)) throw new ConfigError(name, `node ${peer.nodeId} listed twice`);
+    out.push(peer);
+  }
+  return out;
+}
+
+function parseControllerVoters(raw: unknown, name: string): number {
+  const n = intIn(1, 5)(raw, name);
+  if (n % 2 === 0) throw new ConfigError(name, `${n} voters: use 1, 3 or 5 (an even count adds no fault tolerance)`);
+  return n;
+}
+
+function parseRack(raw: unknown, name: string): string {
+  if (typeof raw !== 'string' || raw.length > 128)
+    throw new ConfigError(name, 'expected a string of at most 128 chars');
+  return raw;
+}
+
 function spec(key: Key, flag: string, help: string, parse: (raw: unknown, name: string) => unknown): KeySpec {
   const env = `RAFTBUS_${flag.replace(/-/g, '_').toUpperCase()}`;
   return { key, flag, env, help, fromString: parse, fromJson: parse };
@@ -239,6 +314,21 @@ const SPECS: readonly KeySpec[] = [
     intIn(10, DAY_MS),
   ),
   spec('logLevel', 'log-level', LogLevels.join(' | '), parseLogLevel),
+  spec('raftPort', 'raft-port', 'cluster mode: Raft port (0 = any free port); omit for a single node', parseRaftPort),
+  spec('peers', 'peers', 'cluster mode: every node as id=host:raftPort,...', parsePeers),
+  spec(
+    'controllerVoters',
+    'controller-voters',
+    'cluster mode: controller group size, 1 | 3 | 5',
+    parseControllerVoters,
+  ),
+  spec('rack', 'rack', 'cluster mode: failure domain for replica placement', parseRack),
+  spec(
+    'deadBrokerReassignAfterMs',
+    'dead-broker-reassign-after-ms',
+    'cluster mode: move replicas of a broker dead this long',
+    intIn(1000, DAY_MS),
+  ),
 ];
 
 const BY_FLAG = new Map(SPECS.map((s) => [s.flag, s]));
@@ -259,7 +349,35 @@ export function validateNodeConfig(c: NodeConfig): NodeConfig {
   if (typeof c.httpPort === 'number' && c.httpPort !== 0 && c.httpPort === c.port) {
     throw new ConfigError('httpPort', `${c.httpPort} is the same as the client port`);
   }
+  validateClusterKeys(c);
   return c;
+}
+
+/** Cluster mode is on when --raft-port is given; then the static peer list must hold a controller quorum. */
+function validateClusterKeys(c: NodeConfig): void {
+  if (c.raftPort === null) {
+    if (c.peers.length > 0) throw new ConfigError('peers', '--peers needs --raft-port (cluster mode)');
+    return;
+  }
+  if (c.raftPort !== 0 && (c.raftPort === c.port || c.raftPort === c.httpPort)) {
+    throw new ConfigError('raftPort', `${c.raftPort} is already the client or HTTP port`);
+  }
+  const self = c.peers.find((p) => p.nodeId === c.nodeId);
+  if (self && c.raftPort !== 0 && self.port !== c.raftPort) {
+    throw new ConfigError('peers', `node ${c.nodeId} is listed on port ${self.port} but --raft-port is ${c.raftPort}`);
+  }
+  const ids = new Set([c.nodeId, ...c.peers.map((p) => p.nodeId)]);
+  if (ids.size < c.controllerVoters) {
+    throw new ConfigError(
+      'peers',
+      `${ids.size} node(s) known (this node and --peers) but --controller-voters is ${c.controllerVoters}: list every node in --peers`,
+    );
+  }
+}
+
+/** True when this config runs the node as a cluster member. */
+export function isClusterMode(c: NodeConfig): boolean {
+  return c.raftPort !== null;
 }
 
 export function usage(): string {

@@ -6,8 +6,17 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { ClusterNode, type ClusterTiming } from '../cluster/runtime/cluster-node.ts';
 import { Broker, type LogOpener } from './broker/broker.ts';
-import { ConfigError, loadNodeConfig, type NodeConfig, resolveHttpPort, usage, validateNodeConfig } from './config.ts';
+import {
+  ConfigError,
+  isClusterMode,
+  loadNodeConfig,
+  type NodeConfig,
+  resolveHttpPort,
+  usage,
+  validateNodeConfig,
+} from './config.ts';
 import { NodeMetrics } from './metrics.ts';
 import { Dispatcher } from './server/dispatch.ts';
 import { HttpServer } from './server/http-server.ts';
@@ -24,6 +33,10 @@ export interface RunningNode {
   /** The bound HTTP port, or null when HTTP is off. */
   httpPort: number | null;
   dataDir: string;
+  /** The bound Raft port in cluster mode, null for a single node. */
+  raftPort: number | null;
+  /** The cluster side (cluster mode only). */
+  cluster: ClusterNode | null;
   stop(): Promise<void>;
 }
 
@@ -33,6 +46,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Also export Node's process metrics (GC, heap, event loop); off by default in tests. */
   processMetrics?: boolean;
+  /** Cluster mode: Raft tick and election settings (tests shorten them). */
+  clusterTiming?: Partial<ClusterTiming>;
 }
 
 const openFileLog: LogOpener = (dir, config) => FileLog.open(dir, config);
@@ -53,13 +68,23 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
   const metrics = new NodeMetrics({ defaultMetrics: options.processMetrics ?? false, nodeId: config.nodeId });
   let boundPort = config.port;
   const host = advertisedHost(config);
-  const broker = await Broker.open({
-    config,
-    openLog: options.openLog ?? openFileLog,
-    logger,
-    self: () => ({ nodeId: config.nodeId, host, port: boundPort, rack: null }),
-    metrics,
-  });
+  const cluster = isClusterMode(config)
+    ? await ClusterNode.open({ config, logger, ...(options.clusterTiming ? { timing: options.clusterTiming } : {}) })
+    : null;
+  let broker: Broker;
+  try {
+    broker = await Broker.open({
+      config,
+      openLog: options.openLog ?? openFileLog,
+      logger,
+      self: () => ({ nodeId: config.nodeId, host, port: boundPort, rack: config.rack === '' ? null : config.rack }),
+      metrics,
+      cluster,
+    });
+  } catch (err) {
+    await cluster?.stop().catch(() => undefined);
+    throw err;
+  }
   const startedAtMs = Date.now();
   const server = new ClientServer(
     new Dispatcher(broker, config),
@@ -89,6 +114,15 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
           version: RAFTBUS_VERSION,
           uptimeMs: Date.now() - startedAtMs,
           topics: broker.topicNames(),
+          ...(cluster
+            ? {
+                cluster: {
+                  controllerLeader: cluster.controller.leaderId,
+                  registered: cluster.isRegistered,
+                  raftPort: cluster.raftPort,
+                },
+              }
+            : {}),
           ...server.stats(),
         }),
         logger,
@@ -96,10 +130,13 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
       );
       httpPort = await http.listen(config.host, wantHttp);
     }
+    await cluster?.start(broker, { host, port: boundPort });
   } catch (err) {
     await server.close().catch(() => undefined);
     await http?.close().catch(() => undefined);
+    await cluster?.quiesce().catch(() => undefined);
     await broker.close();
+    await cluster?.stop().catch(() => undefined);
     throw err;
   }
   broker.startRetention();
@@ -119,13 +156,17 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
       }
       await server.close();
       await http?.close();
+      // Partition groups leave the Raft host with the broker's partitions; the controller and transport last.
+      await cluster?.quiesce();
       await broker.close();
+      await cluster?.stop();
       logger.info('node stopped');
     })();
     return stopping;
   };
 
-  return { nodeId: config.nodeId, host: config.host, port: boundPort, httpPort, dataDir, stop };
+  const raftPort = cluster ? cluster.raftPort : null;
+  return { nodeId: config.nodeId, host: config.host, port: boundPort, httpPort, dataDir, raftPort, cluster, stop };
 }
 
 /**
@@ -151,7 +192,10 @@ export async function runNodeCli(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel, { node: config.nodeId });
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason }));
   const node = await startNode(config, { logger, processMetrics: true });
-  process.stdout.write(`raftbus node ${node.nodeId} listening on ${node.host}:${node.port} data=${node.dataDir}\n`);
+  const raft = node.raftPort === null ? '' : ` raft=${node.raftPort}`;
+  process.stdout.write(
+    `raftbus node ${node.nodeId} listening on ${node.host}:${node.port} data=${node.dataDir}${raft}\n`,
+  );
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { FRAME_BODY_RESERVE_BYTES, type NodeConfig } from '../config.ts';
 import type { NodeMetrics } from '../metrics.ts';
 import {
+  Acks,
   type BrokerInfo,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
@@ -24,6 +25,8 @@ import {
   type FetchPartitionResult,
   type FetchRequest,
   type FetchResponse,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
   type ListOffsetsRequest,
   type ListOffsetsResponse,
   type ListOffsetsResult,
@@ -35,6 +38,7 @@ import {
   type ProducePartitionResult,
   type ProduceRequest,
   type ProduceResponse,
+  type RegisterBrokerRequest,
   type TopicConfig,
   type TopicMetadata,
   type TopicResult,
@@ -45,9 +49,10 @@ import { checkTopicName, topicNameProblem } from '../protocol/validate.ts';
 import type { Logger } from '../server/logger.ts';
 import type { LogConfig, PartitionLog } from '../storage/log.ts';
 import { Wakeup } from './append-signal.ts';
+import type { ClusterCatalogue } from './cluster-catalogue.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 import { mapError, type PartitionRef, unknownPartition } from './errors.ts';
-import { LocalPartition, type Partition, requireLeader } from './partition.ts';
+import { type Acks as AppendAcks, LocalPartition, type Partition, requireLeader } from './partition.ts';
 import { pickOverrides, resolveTopicConfig, toLogConfig } from './topic-config.ts';
 import { type StoredTopic, TopicStore } from './topic-store.ts';
 
@@ -65,6 +70,11 @@ export interface BrokerOptions {
    * plugs in a replicated partition here (append through Raft, NOT_LEADER on followers).
    */
   makePartition?: (topic: string, partition: number, log: PartitionLog) => Partition;
+  /**
+   * Cluster mode: the catalogue is the controller's. The local topic store is not used; the
+   * cluster runtime installs and removes topics (installTopic / removeTopic) as metadata changes.
+   */
+  cluster?: ClusterCatalogue | null;
 }
 
 interface TopicState {
@@ -108,6 +118,7 @@ export class Broker {
   private lock: DataDirLock | null = null;
   private readonly metrics: NodeMetrics | null;
   private readonly makePartition: (topic: string, partition: number, log: PartitionLog) => Partition;
+  private readonly cluster: ClusterCatalogue | null;
 
   private constructor(opts: BrokerOptions) {
     this.config = opts.config;
@@ -119,6 +130,12 @@ export class Broker {
     this.makePartition =
       opts.makePartition ?? ((topic, partition, log) => new LocalPartition(topic, partition, this.config.nodeId, log));
     this.store = new TopicStore(this.dataDir);
+    this.cluster = opts.cluster ?? null;
+  }
+
+  /** True when the catalogue is the cluster's (cluster mode). */
+  get isClusterMember(): boolean {
+    return this.cluster !== null;
   }
 
   /** Loads the catalogue and opens every partition log under `<data>/topics`. */
@@ -144,6 +161,11 @@ export class Broker {
   }
 
   private async load(): Promise<void> {
+    if (this.cluster) {
+      // The cluster runtime owns partition directories (one per Raft group) and installs topics.
+      this.logger.info('broker in cluster mode', { dataDir: this.dataDir });
+      return;
+    }
     await mkdir(join(this.dataDir, 'topics'), { recursive: true });
     await mkdir(this.trashDir, { recursive: true });
     await rm(this.trashDir, { recursive: true, force: true });
@@ -258,7 +280,49 @@ export class Broker {
 
   // ---------------------------------------------------------------- metadata
 
+  /**
+   * Cluster mode: makes `name` servable here with one Partition per partition number (replicated
+   * ones where this node holds a replica, RemotePartition elsewhere). Replaces an earlier install.
+   */
+  installTopic(name: string, config: TopicConfig, partitions: Partition[], createdAtMs: number): void {
+    if (!this.cluster) throw new Error('installTopic is for cluster mode');
+    partitions.forEach((p, i) => {
+      if (p.partition !== i || p.topic !== name)
+        throw new Error(`installTopic ${name}: partition ${i} is ${p.topic}/${p.partition}`);
+    });
+    this.topics.set(name, {
+      stored: { name, partitions: partitions.length, config: {}, createdAtMs },
+      config,
+      partitions,
+    });
+  }
+
+  /** Cluster mode: forgets a topic and returns its partitions (the caller closes them). */
+  removeTopic(name: string): Partition[] {
+    const t = this.topics.get(name);
+    if (!t) return [];
+    this.topics.delete(name);
+    for (const p of t.partitions) p.appended.notify();
+    return t.partitions;
+  }
+
+  /** The topic as installed here, for the cluster runtime. */
+  installedTopic(name: string): { config: TopicConfig; partitions: readonly Partition[] } | undefined {
+    return this.topics.get(name);
+  }
+
+  initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
+    if (!this.cluster) return Promise.reject(new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: 9 }));
+    return this.cluster.initProducerId(req);
+  }
+
+  registerBroker(req: RegisterBrokerRequest): Promise<Record<string, never>> {
+    if (!this.cluster) return Promise.reject(new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: 10 }));
+    return this.cluster.registerBroker(req);
+  }
+
   metadata(req: MetadataRequest): MetadataResponse {
+    if (this.cluster) return this.cluster.metadata(req);
     const names = req.topics ?? this.topicNames();
     const topics = names.map((name): TopicMetadata => {
       const problem = topicNameProblem(name);
@@ -287,6 +351,7 @@ export class Broker {
   }
 
   listTopics(): ListTopicsResponse {
+    if (this.cluster) return this.cluster.listTopics();
     return {
       topics: this.topicNames().map((name) => ({ name, partitions: this.topics.get(name)!.partitions.length })),
     };
@@ -322,6 +387,7 @@ export class Broker {
   }
 
   createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    if (this.cluster) return this.cluster.createTopics(req);
     return this.withCatalogueLock(async () => {
       const results: TopicResult[] = [];
       const opened: { stored: StoredTopic; config: TopicConfig; partitions: Partition[] }[] = [];
@@ -392,6 +458,7 @@ export class Broker {
   }
 
   deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
+    if (this.cluster) return this.cluster.deleteTopics(req);
     return this.withCatalogueLock(async () => {
       const results: TopicResult[] = [];
       const doomed = new Map<string, TopicState>();
@@ -444,7 +511,7 @@ export class Broker {
     const all = req.partitions.map((p, i) => {
       const batch = raw.subarray(at, at + p.batchBytes);
       at += p.batchBytes;
-      return this.produceOne(p, batch).then((r) => {
+      return this.produceOne(p, batch, appendAcks(req.acks)).then((r) => {
         settled[i] = r;
       });
     });
@@ -473,7 +540,11 @@ export class Broker {
   }
 
   /** Never rejects: every failure becomes that partition's error. */
-  private async produceOne(p: ProducePartitionData, batch: Uint8Array): Promise<ProducePartitionResult> {
+  private async produceOne(
+    p: ProducePartitionData,
+    batch: Uint8Array,
+    acks: AppendAcks,
+  ): Promise<ProducePartitionResult> {
     const ref = { topic: p.topic, partition: p.partition };
     try {
       if (this.shuttingDown) throw new RaftbusError(ErrorCode.SHUTTING_DOWN);
@@ -487,7 +558,7 @@ export class Broker {
       }
       // The header and CRC are checked once, by the append (Partition contract): a second CRC pass here
       // cost the node ~4% of its CPU per produced byte.
-      const r = await partition.append(batch);
+      const r = await partition.append(batch, { acks });
       this.metrics?.producedBatches.inc();
       this.metrics?.producedBytes.inc(batch.byteLength);
       return { ...ref, error: null, baseOffset: r.baseOffset, logAppendTimeMs: r.appendTimeMs };
@@ -696,4 +767,10 @@ export class Broker {
       }
     }
   }
+}
+
+function appendAcks(acks: Acks): AppendAcks {
+  if (acks === Acks.none) return 'none';
+  if (acks === Acks.leader) return 'leader';
+  return 'quorum';
 }

@@ -20,6 +20,8 @@ export const ApiKey = {
   ListOffsets: 8,
   /** The idempotent producer asks the controller for {producerId, epoch} (cluster issue). */
   InitProducerId: 9,
+  /** Cluster-internal: a node registers itself with the controller leader (cluster mode only). */
+  RegisterBroker: 10,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -34,6 +36,9 @@ export const API_VERSIONS: Readonly<Record<number, readonly [number, number]>> =
   [ApiKey.Produce]: [0, 0],
   [ApiKey.Fetch]: [0, 0],
   [ApiKey.ListOffsets]: [0, 0],
+  /** Served in cluster mode only: a single node leaves it out of its handshake and answers UNKNOWN_API. */
+  [ApiKey.InitProducerId]: [0, 0],
+  [ApiKey.RegisterBroker]: [0, 0],
 };
 
 /** Produce acknowledgement levels. `none` gets no response frame at all. */
@@ -263,3 +268,16 @@ export interface InitProducerIdResponse {
  *   with DUPLICATE_SEQUENCE and `baseOffset` = the original batch's base offset (also in
  *   `error.details.baseOffset`), and a gap with OUT_OF_ORDER_SEQUENCE.
  */
+
+// ---- RegisterBroker (cluster-internal, node to controller leader) ----
+/** Answered with an empty body once committed, or NOT_CONTROLLER with the leader hint. */
+export interface RegisterBrokerRequest {
+  nodeId: number;
+  host: string;
+  port: number;
+  raftHost: string;
+  raftPort: number;
+  rack: string;
+  /** Restart counter of the registering node: an older one than registered is rejected. */
+  incarnation: number;
+}

@@ -22,6 +22,8 @@ import {
   validateProduce,
 } from '../protocol/validate.ts';
 import { RAFTBUS_VERSION } from '../version.ts';
+import { validateInitProducerId } from './validate-init-producer-id.ts';
+import { validateRegisterBroker } from './validate-register-broker.ts';
 
 /** A response body and the raw chunks (record batches) that follow it. */
 export interface Reply {
@@ -54,7 +56,10 @@ export class Dispatcher {
   constructor(broker: Broker, config: NodeConfig) {
     this.broker = broker;
     this.config = config;
-    this.apis = Object.entries(API_VERSIONS).map(([k, [min, max]]) => [Number(k), min, max]);
+    // InitProducerId needs the controller (producer ids) and replicated partitions (sequence checks).
+    this.apis = Object.entries(API_VERSIONS)
+      .map(([k, [min, max]]): [number, number, number] => [Number(k), min, max])
+      .filter(([k]) => (k !== ApiKey.InitProducerId && k !== ApiKey.RegisterBroker) || broker.isClusterMember);
   }
 
   /** Returns a reply, null for none (acks=none), or a promise of either. Throws RaftbusError. */
@@ -102,6 +107,14 @@ export class Dispatcher {
       case ApiKey.ListOffsets:
         noRaw(frame);
         return this.broker.listOffsets(validateListOffsets(frame.body)).then((body) => ({ body }));
+      case ApiKey.InitProducerId:
+        noRaw(frame);
+        if (!this.broker.isClusterMember) throw new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: frame.apiKey });
+        return this.broker.initProducerId(validateInitProducerId(frame.body)).then((body) => ({ body }));
+      case ApiKey.RegisterBroker:
+        noRaw(frame);
+        if (!this.broker.isClusterMember) throw new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: frame.apiKey });
+        return this.broker.registerBroker(validateRegisterBroker(frame.body)).then((body) => ({ body }));
       default:
         // The connection filters unknown keys against API_VERSIONS; reaching here means the two disagree.
         throw new RaftbusError(ErrorCode.UNKNOWN_API, { apiKey: frame.apiKey });
