@@ -9,12 +9,13 @@
  * (empty for the no-op, the encoded ConfChange otherwise). Timestamps are 0 so
  * every replica encodes the same entry to the same bytes.
  */
-import { Attributes, decodeBatch, encodeBatch, readBatchHeader } from '../../node/storage/batch.ts';
+import { Attributes, decodeBatch, encodeBatch, readBatchHeader, stampBatch } from '../../node/storage/batch.ts';
 import { type Entry, EntryType } from '../raft/types.ts';
 import { NotABatchEntryError } from './errors.ts';
 
 const keyNoop = 'raft-noop';
 const keyConfChange = 'raft-conf-change';
+const keyAborted = 'raft-aborted';
 
 /** True when the batch (or the batch starting at `at`) is a control batch. */
 export function isControlBatch(batch: Uint8Array, at = 0): boolean {
@@ -39,4 +40,21 @@ export function decodeControlEntry(batch: Uint8Array): { type: EntryType; data: 
   if (key === keyNoop) return { type: EntryType.Normal, data: new Uint8Array(0) };
   if (key === keyConfChange) return { type: EntryType.ConfChange, data: r.value };
   throw new NotABatchEntryError(`unknown control record ${JSON.stringify(key)}`);
+}
+
+/**
+ * What a reader gets in place of an aborted batch (one that reached the log but failed the apply-time
+ * idempotence check): a control batch over the same offsets, so consumers step over it and offsets stay
+ * dense. Never stored: the log keeps the original bytes, identical on every replica.
+ */
+export function abortedMarker(batch: Uint8Array): Uint8Array {
+  const h = readBatchHeader(batch);
+  const records = Array.from({ length: h.recordCount }, () => ({
+    key: keyAborted,
+    value: new Uint8Array(0),
+    timestamp: 0,
+  }));
+  const marker = encodeBatch(records, undefined, 0, Attributes.control);
+  stampBatch(marker, h.baseOffset, h.term, h.raftIndex);
+  return marker;
 }

@@ -19,7 +19,7 @@ export type ApplyResult =
   | { kind: 'appended'; baseOffset: number; lastOffset: number }
   /** Same producer, epoch and base sequence as a remembered batch: these are the original's offsets. */
   | { kind: 'duplicate'; baseOffset: number; lastOffset: number }
-  /** Failed the sequence re-check at apply: in the log, but not acknowledged as written. */
+  /** Failed the sequence re-check at apply: in the log, masked for readers, reported to the proposer. */
   | { kind: 'rejected'; error: RaftbusError };
 
 export interface AppliedBatch {
@@ -36,7 +36,7 @@ export class PartitionStateMachine implements StateMachine {
   private nextOffset = 0;
   private readonly storage: PartitionRaftStorage;
   private readonly onApplied: (b: AppliedBatch) => void;
-  /** Batches that failed the apply-time re-check (should stay 0: the leader checks first). */
+  /** Batches that failed the apply-time re-check (the leader checks first, so this stays 0 in normal runs). */
   rejectedAtApply = 0;
 
   constructor(storage: PartitionRaftStorage, onApplied: (b: AppliedBatch) => void) {

@@ -31,9 +31,17 @@ export type SequenceCheck = { kind: 'none' } | { kind: 'new' } | { kind: 'duplic
 
 const packr = new Packr({ useRecords: false });
 
+/** Bound on remembered aborted ranges; beyond it the oldest is forgotten (and its batch becomes readable). */
+export const ABORTED_RANGES_MAX = 10_000;
+
 export class ProducerStateTable {
   /** Map order is recency order (re-inserted on every write), so eviction drops the stalest producer. */
   private readonly producers = new Map<number, ProducerEntry>();
+  /**
+   * Offset ranges [first, last] of batches that reached the log but failed the apply-time check (a
+   * second copy of a batch, a sequence gap): they are in every replica's log, and readers skip them.
+   */
+  private aborted: [number, number][] = [];
 
   get size(): number {
     return this.producers.size;
@@ -96,18 +104,28 @@ export class ProducerStateTable {
     try {
       check = this.check(h);
     } catch (err) {
-      if (err instanceof RaftbusError) return { error: err };
-      throw err;
+      if (!(err instanceof RaftbusError)) throw err;
+      this.abort(baseOffset, baseOffset + h.recordCount - 1);
+      return { error: err };
     }
-    if (check.kind !== 'duplicate') this.record(h, baseOffset);
+    if (check.kind === 'duplicate') this.abort(baseOffset, baseOffset + h.recordCount - 1);
+    else this.record(h, baseOffset);
     return { check };
   }
 
-  clone(): ProducerStateTable {
-    const t = new ProducerStateTable();
-    for (const [id, p] of this.producers)
-      t.producers.set(id, { epoch: p.epoch, batches: p.batches.map((b) => ({ ...b })) });
-    return t;
+  /** Ranges readers must skip that overlap [from, to), in offset order. */
+  abortedIn(from: number, to: number): [number, number][] {
+    if (this.aborted.length === 0) return [];
+    return this.aborted.filter(([first, last]) => last >= from && first < to);
+  }
+
+  get abortedCount(): number {
+    return this.aborted.length;
+  }
+
+  private abort(first: number, last: number): void {
+    this.aborted.push([first, last]);
+    if (this.aborted.length > ABORTED_RANGES_MAX) this.aborted.shift();
   }
 
   encode(): Uint8Array {
@@ -115,14 +133,18 @@ export class ProducerStateTable {
     for (const [id, p] of this.producers) {
       rows.push([id, p.epoch, p.batches.map((b) => [b.baseSequence, b.lastSequence, b.baseOffset, b.lastOffset])]);
     }
-    return packr.pack(rows);
+    return packr.pack([rows, this.aborted]);
   }
 
   static decode(data: Uint8Array): ProducerStateTable {
     const t = new ProducerStateTable();
     if (data.byteLength === 0) return t;
-    const rows = packr.unpack(data) as [number, number, [number, number, number, number][]][];
-    if (!Array.isArray(rows)) throw new Error('producer state: not an array');
+    const both = packr.unpack(data) as [[number, number, [number, number, number, number][]][], [number, number][]];
+    if (!Array.isArray(both) || !Array.isArray(both[0]) || !Array.isArray(both[1])) {
+      throw new Error('producer state: bad layout');
+    }
+    const [rows, aborted] = both;
+    t.aborted = aborted.map(([a, b]) => [a, b]);
     for (const [id, epoch, batches] of rows) {
       t.producers.set(id, {
         epoch,

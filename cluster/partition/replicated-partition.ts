@@ -17,7 +17,13 @@ import { AppendSignal } from '../../node/broker/append-signal.ts';
 import { type AppendOptions, type Partition, requireLeader } from '../../node/broker/partition.ts';
 import { ErrorCode, RaftbusError } from '../../node/protocol/errors.ts';
 import { checkAppendable } from '../../node/storage/append-check.ts';
-import { type BatchHeader, NO_PRODUCER_ID, readBatchHeader, stampBatch } from '../../node/storage/batch.ts';
+import {
+  type BatchHeader,
+  NO_PRODUCER_ID,
+  readBatchHeader,
+  splitBatches,
+  stampBatch,
+} from '../../node/storage/batch.ts';
 import type { AppendResult, ReadResult } from '../../node/storage/log.ts';
 import type { RaftTuning } from '../raft/driver/create-core.ts';
 import {
@@ -31,6 +37,7 @@ import {
 import type { RaftGroup, RaftGroupOptions } from '../raft/driver/raft-group.ts';
 import type { MultiRaftHost } from '../raft/multiraft/multiraft-host.ts';
 import { CompactedError, type NodeId, ProposalDroppedError } from '../raft/types.ts';
+import { abortedMarker } from './control-batch.ts';
 import type { PartitionRaftStorage } from './partition-raft-storage.ts';
 import { type AppliedBatch, type ApplyResult, PartitionStateMachine } from './partition-state-machine.ts';
 
@@ -193,8 +200,10 @@ export class ReplicatedPartition implements Partition {
     return promise;
   }
 
-  read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
-    return this.storage.log.read(fromOffset, maxBytes, this.highWatermark);
+  async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
+    const r = await this.storage.log.read(fromOffset, maxBytes, this.highWatermark);
+    const aborted = this.stateMachine.producers.abortedIn(fromOffset, r.nextOffset);
+    return aborted.length === 0 ? r : maskAborted(r, aborted);
   }
 
   /**
@@ -335,6 +344,22 @@ export class ReplicatedPartition implements Partition {
   notLeaderDetails(): Record<string, unknown> {
     return { topic: this.topic, partition: this.partition, leader: this.leaderId };
   }
+}
+
+/** Replaces each aborted batch of a read by a control batch over the same offsets (rare: copies only then). */
+function maskAborted(r: ReadResult, aborted: [number, number][]): ReadResult {
+  const starts = new Set(aborted.map(([first]) => first));
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (const chunk of r.chunks) {
+    for (const batch of splitBatches(chunk)) {
+      const h = readBatchHeader(batch);
+      const out = starts.has(h.baseOffset) ? abortedMarker(batch) : batch;
+      chunks.push(out);
+      bytes += out.byteLength;
+    }
+  }
+  return { chunks, bytes, nextOffset: r.nextOffset };
 }
 
 /** The sequence rules against this leader's last in-flight batch of the same producer. */
