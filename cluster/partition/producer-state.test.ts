@@ -48,4 +48,19 @@ describe('ProducerStateTable', () => {
     expect(back.check(header(5, 2, 8, 1))).toEqual({ kind: 'new' });
     expect(ProducerStateTable.decode(new Uint8Array(0)).size).toBe(0);
   });
+
+  it('records the offsets of batches failing the apply rule as aborted, and keeps them through encode/decode', () => {
+    const t = new ProducerStateTable();
+    t.apply(header(3, 0, 0, 2), 0);
+    t.apply(header(3, 0, 0, 2), 2); // a second copy
+    t.apply(header(3, 0, 9, 1), 4); // a gap
+    t.apply(header(3, 0, 2, 1), 5);
+    expect(t.abortedIn(0, 10)).toEqual([
+      [2, 3],
+      [4, 4],
+    ]);
+    expect(t.abortedIn(4, 5)).toEqual([[4, 4]]);
+    expect(t.abortedIn(5, 10)).toEqual([]);
+    expect(ProducerStateTable.decode(t.encode()).abortedIn(0, 10)).toEqual(t.abortedIn(0, 10));
+  });
 });
