@@ -30,6 +30,10 @@ export interface MembershipOptions {
   dialTimeoutMs?: number;
   dialsInFlightMax?: number;
   membersMax?: number;
+  /** Inbound libp2p connections accepted per second from one IP (libp2p's default is 5). */
+  inboundConnectionsPerSecondMax?: number;
+  /** Inbound libp2p connections negotiating at once (libp2p's default is 10). */
+  inboundPendingConnectionsMax?: number;
   /** A closed connection to a member makes it suspect at once (never dead). */
   suspectOnDisconnect?: boolean;
   /** How long a closed connection must stay closed (with no heartbeat meanwhile) before suspicion. */
@@ -66,6 +70,8 @@ export function resolveMembershipOptions(o: MembershipOptions): ResolvedMembersh
     dialTimeoutMs: 2000,
     dialsInFlightMax: 8,
     membersMax: 1024,
+    inboundConnectionsPerSecondMax: 128,
+    inboundPendingConnectionsMax: 128,
     suspectOnDisconnect: true,
     disconnectGraceMs: 250,
     load: defaultLoad,
@@ -98,6 +104,9 @@ export function resolveMembershipOptions(o: MembershipOptions): ResolvedMembersh
   if (r.disconnectGraceMs >= r.suspectAfterMs) fail('disconnectGraceMs must be < suspectAfterMs (else it never helps)');
   if (!Number.isSafeInteger(r.dialsInFlightMax) || r.dialsInFlightMax < 1) fail('dialsInFlightMax must be >= 1');
   if (!Number.isSafeInteger(r.membersMax) || r.membersMax < 1) fail('membersMax must be >= 1');
+  for (const k of ['inboundConnectionsPerSecondMax', 'inboundPendingConnectionsMax'] as const) {
+    if (!Number.isSafeInteger(r[k]) || r[k] < 1 || r[k] > 65_536) fail(`${k} must be in 1..65536`);
+  }
   return r;
 }
 

@@ -34,7 +34,13 @@ describe('forged heartbeats', () => {
     const target = c.members.get(1)!;
     const honest2 = target.member(2)!;
 
-    liar = await createMembershipLibp2p({ privateKey: await generateKeyPair('Ed25519'), host: '127.0.0.1', port: 0 });
+    liar = await createMembershipLibp2p({
+      privateKey: await generateKeyPair('Ed25519'),
+      host: '127.0.0.1',
+      port: 0,
+      inboundConnectionsPerSecondMax: 16,
+      inboundPendingConnectionsMax: 16,
+    });
     await liar.start();
     const l = liar;
     l.services.pubsub.subscribe(MEMBERS_TOPIC);

@@ -19,6 +19,10 @@ export interface Libp2pNodeOptions {
   privateKey: PrivateKey;
   host: string;
   port: number;
+  /** libp2p rejects more inbound connections per second than this from one IP. */
+  inboundConnectionsPerSecondMax: number;
+  /** Inbound connections still negotiating (noise, yamux) at once. */
+  inboundPendingConnectionsMax: number;
 }
 
 export async function createMembershipLibp2p(o: Libp2pNodeOptions): Promise<MembershipLibp2p> {
@@ -27,6 +31,13 @@ export async function createMembershipLibp2p(o: Libp2pNodeOptions): Promise<Memb
     start: false,
     privateKey: o.privateKey,
     addresses: { listen: [`/${family}/${o.host}/tcp/${o.port}`] },
+    // libp2p's defaults (5 inbound connections per second per IP, 10 pending) are sized for a public
+    // swarm. Brokers sharing one IP (one machine, a NAT) that all dial each other at start exceed them,
+    // and the synchronized retries kept 16 local nodes from ever converging: see README.
+    connectionManager: {
+      inboundConnectionThreshold: o.inboundConnectionsPerSecondMax,
+      maxIncomingPendingConnections: o.inboundPendingConnectionsMax,
+    },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -40,6 +51,10 @@ export async function createMembershipLibp2p(o: Libp2pNodeOptions): Promise<Memb
         // Members are few: send our own heartbeat to every subscribed peer, not only the mesh.
         floodPublish: true,
         fallbackToFloodsub: false,
+        // Gossipsub scores down peers sharing an IP (-5 x (peers - 10)^2): with 15+ brokers on one
+        // host or behind one NAT every peer falls under the graylist threshold (-80) and all gossip
+        // is ignored. Brokers are not anonymous Sybils: the view binds node ids to keys instead.
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
   });

@@ -109,7 +109,13 @@ export class Membership extends EventEmitter {
     const o = this.options;
     const identity = await loadNodeIdentity(o.dataDir);
     this.incarnation = identity.incarnation;
-    const node = await createMembershipLibp2p({ privateKey: identity.privateKey, host: o.host, port: o.port });
+    const node = await createMembershipLibp2p({
+      privateKey: identity.privateKey,
+      host: o.host,
+      port: o.port,
+      inboundConnectionsPerSecondMax: o.inboundConnectionsPerSecondMax,
+      inboundPendingConnectionsMax: o.inboundPendingConnectionsMax,
+    });
     this.libp2pNode = node;
     const pubsub = node.services.pubsub;
     pubsub.topicValidators.set(MEMBERS_TOPIC, (_source, msg) => this.validate(msg));
