@@ -111,11 +111,39 @@ describe('idempotent Producer', () => {
     await producer.close();
   });
 
-  it('is off by default until nodes speak InitProducerId (batches carry no producer id)', async () => {
+  it('refuses more than 5 batches in flight per partition (the leader dedups the last 5)', () => {
+    expect(() => new Producer(client, { idempotent: true, partitionInFlightMax: 6 })).toThrow(/<= 5/);
+  });
+
+  it('by default: idempotent where the node speaks InitProducerId', async () => {
     const producer = new Producer(client, { lingerMs: 0 });
     await producer.send('t', { value: 'x', partition: 1 });
+    expect(producer.idempotent).toBe(true);
+    const h = readBatchHeader(server.topics.get('t')!.partitions[1]!.batches[0]!);
+    expect(h.producerId).toBe(producer.producerIdentity.producerId);
+    expect(h.baseSequence).toBe(0);
+    await producer.close();
+  });
+
+  it('by default: at-least-once without error where the node answers UNKNOWN_API (a single node)', async () => {
+    server.cluster.idempotence = false;
+    const producer = new Producer(client, { lingerMs: 0 });
+    const metas = await Promise.all([
+      producer.send('t', { value: 'x', partition: 1 }),
+      producer.send('t', { value: 'y', partition: 1 }),
+    ]);
+    expect(metas.map((m) => m.offset)).toEqual([0, 1]);
+    expect(producer.idempotent).toBe(false);
+    expect(server.requestCounts.get(ApiKey.InitProducerId)).toBe(1);
     expect(readBatchHeader(server.topics.get('t')!.partitions[1]!.batches[0]!).producerId).toBe(-1);
+    await producer.close();
+  });
+
+  it('idempotent: false never asks for a producer id', async () => {
+    const producer = new Producer(client, { lingerMs: 0, idempotent: false });
+    await producer.send('t', { value: 'x', partition: 1 });
     expect(server.requestCounts.get(ApiKey.InitProducerId)).toBeUndefined();
+    expect(readBatchHeader(server.topics.get('t')!.partitions[1]!.batches[0]!).producerId).toBe(-1);
     await producer.close();
   });
 });

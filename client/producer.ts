@@ -10,7 +10,7 @@
  * Memory is bounded by bufferBytesMax (open + sealed + in-flight batch bytes):
  * when it is full, `send` waits (FIFO) up to maxBlockMs for room.
  *
- * Idempotence (`idempotent: true`), as in Kafka: the producer gets
+ * Idempotence (the default where the node speaks InitProducerId), as in Kafka: the producer gets
  * {producerId, epoch} from InitProducerId once, and stamps every batch with
  * them and a per-partition baseSequence (records sent before to that
  * partition). The partition leader appends the next expected sequence only:
@@ -87,8 +87,11 @@ export interface ProducerOptions {
   partitioner?: (key: Uint8Array | string, partitionCount: number) => number;
   /**
    * Producer id + epoch + per-partition sequence numbers, so retries never
-   * duplicate or reorder (needs a node that speaks InitProducerId; one that
-   * answers UNKNOWN_API fails every send with IdempotenceNotSupportedError).
+   * duplicate or reorder. `true`: required (a node that answers InitProducerId
+   * with UNKNOWN_API, like a single node, fails every send with
+   * IdempotenceNotSupportedError). Default (undefined): idempotent where the
+   * node speaks InitProducerId (a cluster), else at-least-once without error;
+   * `producer.idempotent` tells which. `false`: off.
    */
   idempotent?: boolean;
 }
@@ -110,10 +113,12 @@ export const producerDefaults = {
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
   retry: { delayMsMin: 20, delayMsMax: 1_000, attemptsMax: 10 } satisfies BackoffOptions,
-  // Off until the node speaks InitProducerId (it answers UNKNOWN_API today); then true.
-  idempotent: false,
+  /** undefined = idempotent where the node supports it (see ProducerOptions.idempotent). */
+  idempotent: undefined as boolean | undefined,
 };
 
+/** Batches per partition in flight at most with idempotence: the leader's duplicate window. */
+export const idempotentInFlightMax = 5;
 /** Sequences are int32 and wrap to 0 after 2^31 - 1, as in Kafka. */
 const SEQUENCE_MODULUS = 2 ** 31;
 /** How long a node whose connection broke is asked for metadata only as a last resort. */
@@ -192,7 +197,10 @@ export class Producer {
   private readonly requestTimeoutMs: number;
   private readonly retry: BackoffOptions;
   private readonly partitioner: (key: Uint8Array | string, partitionCount: number) => number;
-  readonly idempotent: boolean;
+  /** `true` = required, undefined = where supported, `false` = off. */
+  private readonly idempotenceOption: boolean | undefined;
+  /** Batches get producer id and sequences (until a node without InitProducerId turns `auto` off). */
+  private idempotenceActive: boolean;
   private producerId = -1;
   private producerEpoch = -1;
   private producerIdPromise: Promise<void> | null = null;
@@ -207,6 +215,8 @@ export class Producer {
   private readonly nodeInFlight = new Map<number, number>();
   private readonly partitionInFlight = new Map<string, number>();
   private readonly blocked: BlockedSend[] = [];
+  /** Sends waiting for metadata, the producer id or buffer room (bounded by bufferBytesMax and maxBlockMs). */
+  private readonly submitsPending = new Set<Promise<void>>();
   private readonly idleWaiters: (() => void)[] = [];
   private bufferedBytes = 0;
   private inFlightBatches = 0;
@@ -235,6 +245,9 @@ export class Producer {
     if (o.batchBytesMax > o.requestBytesMax)
       throw new ClientConfigError('batchBytesMax must not exceed requestBytesMax');
     if (o.batchBytesMax > o.bufferBytesMax) throw new ClientConfigError('batchBytesMax must not exceed bufferBytesMax');
+    // A leader remembers the last 5 batches per producer (as Kafka's): more in flight could not be deduplicated.
+    if (o.idempotent === true && o.partitionInFlightMax > idempotentInFlightMax)
+      throw new ClientConfigError(`an idempotent producer allows partitionInFlightMax <= ${idempotentInFlightMax}`);
     this.client = client;
     this.lingerMs = o.lingerMs;
     this.batchBytesMaxOption = o.batchBytesMax;
@@ -248,8 +261,20 @@ export class Producer {
     this.requestTimeoutMs = o.requestTimeoutMs;
     this.retry = o.retry;
     this.partitioner = o.partitioner ?? partitionForKey;
-    this.idempotent = o.idempotent;
+    this.idempotenceOption = o.idempotent;
+    // Where supported, unless more batches may be in flight than a leader can deduplicate.
+    this.idempotenceActive =
+      o.idempotent === true || (o.idempotent === undefined && o.partitionInFlightMax <= idempotentInFlightMax);
     this.pool = new BufferPool(Math.min(o.bufferBytesMax, 64 * 1024 * 1024));
+  }
+
+  /**
+   * Whether batches carry a producer id and sequences. With the default
+   * option this turns false once a node answers InitProducerId with
+   * UNKNOWN_API (at-least-once from then on).
+   */
+  get idempotent(): boolean {
+    return this.idempotenceActive;
   }
 
   /** The producer id and epoch from InitProducerId (-1 until obtained, and without idempotence). */
@@ -286,6 +311,9 @@ export class Producer {
   /** Seals every open batch and waits until everything sent so far is acknowledged or failed. */
   async flush(options: CallOptions = {}): Promise<void> {
     await this.waitUnblocked(options.signal);
+    // Sends still waiting for metadata or the producer id count as sent before the flush.
+    while (this.submitsPending.size > 0)
+      await raceAbort(Promise.allSettled([...this.submitsPending]), options.signal, 'flush');
     this.sealAll();
     this.schedulePump();
     if (this.isIdle()) return;
@@ -333,12 +361,15 @@ export class Producer {
       count !== undefined &&
       this.blocked.length === 0 &&
       this.bufferedBytes < this.bufferBytesMax &&
-      (!this.idempotent || this.producerId >= 0)
+      (!this.idempotenceActive || this.producerId >= 0)
     ) {
       this.append(topic, count, records, delivery);
       return;
     }
-    this.submitSlow(topic, records, delivery, signal).catch((err: unknown) => delivery.fail(err as Error));
+    const pending = this.submitSlow(topic, records, delivery, signal)
+      .catch((err: unknown) => delivery.fail(err as Error))
+      .finally(() => this.submitsPending.delete(pending));
+    this.submitsPending.add(pending);
   }
 
   /** Waits for metadata and for buffer room (in FIFO order with other blocked sends). */
@@ -348,7 +379,7 @@ export class Producer {
     delivery: Delivery,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (this.idempotent) await this.ensureProducerId(signal);
+    if (this.idempotenceActive) await this.ensureProducerId(signal);
     const info = await this.client.topic(topic, { signal });
     if (this.blocked.length > 0 || this.bufferedBytes >= this.bufferBytesMax) {
       await new Promise<void>((resolve, reject) => {
@@ -386,21 +417,13 @@ export class Producer {
 
   /** Obtains {producerId, epoch} once; concurrent callers share the request, a failure lets the next call try again. */
   private ensureProducerId(signal?: AbortSignal): Promise<void> {
-    if (this.producerId >= 0) return Promise.resolve();
+    if (this.producerId >= 0 || !this.idempotenceActive) return Promise.resolve();
     if (!this.producerIdPromise) {
       this.producerIdPromise = this.initProducerId().finally(() => {
         this.producerIdPromise = null;
       });
     }
-    const p = this.producerIdPromise;
-    if (!signal) return p;
-    return Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(abortReason(signal, 'send'));
-        signal.addEventListener('abort', () => reject(abortReason(signal, 'send')), { once: true });
-      }),
-    ]);
+    return raceAbort(this.producerIdPromise, signal, 'send');
   }
 
   private async initProducerId(): Promise<void> {
@@ -410,6 +433,11 @@ export class Producer {
       res = (await this.client.callAny<InitProducerIdResponse>(ApiKey.InitProducerId, body)).body;
     } catch (err) {
       if (err instanceof RaftbusError && err.is(ErrorCode.UNKNOWN_API)) {
+        if (this.idempotenceOption === undefined) {
+          // Not required: this node (a single node) has no producer ids, so send at-least-once.
+          this.idempotenceActive = false;
+          return;
+        }
         const link = await this.client.anyLink().catch(() => null);
         throw new IdempotenceNotSupportedError(link?.address ?? this.client.options.brokers.join(','));
       }
@@ -483,7 +511,7 @@ export class Producer {
     const recordCount = b.recordCount;
     let sequence: number = NO_SEQUENCE;
     let bytes: Uint8Array;
-    if (this.idempotent) {
+    if (this.idempotenceActive) {
       // submit() lets no record in before the producer id is known.
       if (this.producerId < 0) throw new Error('idempotent batch sealed without a producer id');
       sequence = acc.nextSequence;
@@ -512,7 +540,7 @@ export class Producer {
       sequence,
     };
     this.ready.push(batch);
-    if (this.idempotent) {
+    if (this.idempotenceActive) {
       let list = this.unresolved.get(key);
       if (!list) {
         list = [];
@@ -885,3 +913,23 @@ export class Producer {
 }
 
 export type { RecordMetadata };
+
+/** `p`, or the signal's abort reason if it fires first. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
