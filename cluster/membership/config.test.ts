@@ -113,4 +113,22 @@ describe('membership lifecycle and metrics', () => {
     }
     await m.stop(); // idempotent
   });
+
+  it('a failed start (port in use) closes what it opened and rejects; stop during start waits for it', async () => {
+    const a = new Membership({ ...base, dataDir: tempDir() });
+    await a.start();
+    try {
+      const port = Number(a.multiaddrs()[0]!.split('/')[4]);
+      const b = new Membership({ ...base, nodeId: 2, dataDir: tempDir(), port });
+      await expect(b.start()).rejects.toThrow();
+      await b.stop();
+      const c = new Membership({ ...base, nodeId: 3, dataDir: tempDir() });
+      const starting = c.start();
+      await c.stop();
+      expect(c.multiaddrs()).toEqual([]); // stop() waited for start to create and close the node
+      await starting;
+    } finally {
+      await a.stop();
+    }
+  });
 });

@@ -67,6 +67,7 @@ export class Membership extends EventEmitter {
   private incarnation = 0;
   private seq = 0;
   private readonly timers: NodeJS.Timeout[] = [];
+  private starting: Promise<void> | undefined;
   private joinBeatTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   /** One pending post-disconnect check per peer; bounded by the number of connected peers. */
@@ -106,6 +107,23 @@ export class Membership extends EventEmitter {
       throw new MembershipStateError(`membership: start() in state ${this.lifecycle}; create a new Membership`);
     }
     this.lifecycle = LifecycleState.Starting;
+    this.starting = this.startInner();
+    try {
+      await this.starting;
+    } catch (err) {
+      // A half-started node (port in use, unreadable key) must not leave a listener or timers behind.
+      this.lifecycle = LifecycleState.Stopped;
+      this.clearTimers();
+      try {
+        await this.libp2pNode?.stop();
+      } catch {
+        // already failing: the start error is the one to report
+      }
+      throw err;
+    }
+  }
+
+  private async startInner(): Promise<void> {
     const o = this.options;
     const identity = await loadNodeIdentity(o.dataDir);
     this.incarnation = identity.incarnation;
@@ -145,9 +163,16 @@ export class Membership extends EventEmitter {
     );
   }
 
+  /** Idempotent. Called during start(), it waits for start to notice and close the node. */
   async stop(): Promise<void> {
-    const wasRunning = this.lifecycle === LifecycleState.Started;
+    const previous = this.lifecycle;
     this.lifecycle = LifecycleState.Stopped;
+    this.clearTimers();
+    if (previous === LifecycleState.Starting) await this.starting?.catch(() => {});
+    if (previous === LifecycleState.Started) await this.libp2pNode?.stop();
+  }
+
+  private clearTimers(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     clearTimeout(this.joinBeatTimer);
@@ -157,7 +182,6 @@ export class Membership extends EventEmitter {
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.dialer?.stop();
-    if (wasRunning) await this.libp2pNode?.stop();
   }
 
   get peerId(): string {
