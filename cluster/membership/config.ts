@@ -1,5 +1,6 @@
 /** Membership options, their defaults, and the checks that refuse unsafe combinations. */
 import os from 'node:os';
+import { RAFTBUS_VERSION } from '../../node/version.ts';
 import { MembershipConfigError } from './errors.ts';
 import { HeartbeatLimits } from './heartbeat-codec.ts';
 import type { MemberAddresses, MemberLoad, MemberNodeId } from './types.ts';
@@ -61,7 +62,7 @@ export function resolveMembershipOptions(o: MembershipOptions): ResolvedMembersh
     port: 0,
     seeds: [],
     rack: '',
-    version: '0.1.0',
+    version: RAFTBUS_VERSION,
     heartbeatIntervalMs: 1000,
     suspectAfterMs: 3000,
     deadAfterMs: 10_000,
@@ -88,6 +89,7 @@ export function resolveMembershipOptions(o: MembershipOptions): ResolvedMembersh
   if (r.dataDir.length === 0) fail('dataDir is required');
   if (!Number.isSafeInteger(r.port) || r.port < 0 || r.port > 65535) fail('port must be in 0..65535');
   if (r.rack.length > HeartbeatLimits.rackCharsMax) fail('rack too long');
+  if (r.version.length < 1 || r.version.length > HeartbeatLimits.versionCharsMax) fail('version length');
   for (const k of [
     'heartbeatIntervalMs',
     'suspectAfterMs',
