@@ -5,17 +5,25 @@
  * all of them, restarts nothing by itself, and exits non-zero when a child
  * dies unexpectedly (after stopping the others).
  *
- * The node flags live in one place (local/plan.ts). Until the node understands
- * the cluster flags (--raft-port, --gossip-port, --seeds; checked in
- * `raftbus node --help`), the launcher starts N independent single nodes and
- * says so; --single asks for that mode explicitly.
+ * The node flags live in one place (local/plan.ts). When the node lists the
+ * cluster flags (--raft-port, --peers) in `raftbus node --help`, the nodes form
+ * one cluster (controller on the first 3 nodes, or 5 from 5 nodes, or 1); else
+ * the launcher starts N independent single nodes and says so. --single asks
+ * for that mode explicitly.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LocalClusterConfigError, NodeExitedError } from './local/errors.ts';
 import { type ChildExit, CLI_PATH, NodeChild } from './local/node-child.ts';
-import { clusterFlags, type LocalClusterMode, type LocalNodePlan, nodeArgs, planCluster } from './local/plan.ts';
+import {
+  clusterFlags,
+  flagsInHelp,
+  type LocalClusterMode,
+  type LocalNodePlan,
+  nodeArgs,
+  planCluster,
+} from './local/plan.ts';
 
 export { LocalClusterConfigError, NodeExitedError, NodeStartTimeoutError } from './local/errors.ts';
 export type { LocalClusterMode, LocalNodePlan } from './local/plan.ts';
@@ -121,11 +129,15 @@ function cleanExit(e: ChildExit): boolean {
   return e.code === 0 || e.signal === 'SIGTERM';
 }
 
-/** `cluster` when `raftbus node --help` lists every cluster flag. */
-export function detectMode(): LocalClusterMode {
+/** The flags `raftbus node --help` lists. */
+export function nodeFlags(): Set<string> {
   const r = spawnSync(process.execPath, [CLI_PATH, 'node', '--help'], { encoding: 'utf8', timeout: 20_000 });
-  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  return clusterFlags.every((f) => text.includes(f)) ? 'cluster' : 'single';
+  return flagsInHelp(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+}
+
+/** `cluster` when the node knows every cluster flag. */
+export function detectMode(flags: ReadonlySet<string> = nodeFlags()): LocalClusterMode {
+  return clusterFlags.every((f) => flags.has(f)) ? 'cluster' : 'single';
 }
 
 /** Starts the nodes and waits until every one is healthy; on any failure stops those started and throws. */
@@ -133,14 +145,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const o = { ...localClusterDefaults, ...options };
   const dataDir = resolve(o.dataDir);
   const plans: LocalNodePlan[] = await planCluster({ nodes: o.nodes, basePort: o.basePort, dataDir, host: o.host });
-  const mode = o.mode ?? detectMode();
+  const flags = nodeFlags();
+  const mode = o.mode ?? detectMode(flags);
+  if (mode === 'cluster' && detectMode(flags) !== 'cluster')
+    throw new LocalClusterConfigError(`this node does not take the cluster flags (${clusterFlags.join(', ')})`);
   const children: NodeChild[] = [];
   const startSignal = AbortSignal.timeout(o.startTimeoutMs);
   try {
     for (const plan of plans) {
       mkdirSync(plan.dataDir, { recursive: true });
       const onLine = o.onLine;
-      children.push(new NodeChild(plan, nodeArgs(plan, mode), (line) => onLine?.(`[node ${plan.nodeId}] ${line}`)));
+      const args = nodeArgs(plan, mode, flags);
+      children.push(new NodeChild(plan, args, (line) => onLine?.(`[node ${plan.nodeId}] ${line}`)));
     }
     await Promise.all(children.map((c) => c.ready(startSignal)));
   } catch (err) {
@@ -155,11 +171,11 @@ export const clusterHelp = `usage: raftbus cluster up --nodes N [--base-port P] 
 starts N raftbus node processes on this machine and prints their endpoints.
   --nodes N          1..32 (default 3)
   --base-port P      client ports P..P+N-1, raft P+100.., gossip P+200.., http (/health, /metrics) P+1000..
-                     (default 9092; 0 = any free ports)
+                     (default 9092; 0 = a free block below the ephemeral port range)
   --data-dir D       node i keeps its data in D/node-i (default ./.raftbus/cluster)
   --host H           address every node listens on (default 127.0.0.1)
   --single           start independent single nodes (no cluster flags); the default when the node
-                     does not know --raft-port/--gossip-port/--seeds yet
+                     does not know --raft-port/--peers
 Ctrl-C stops every node (SIGTERM) and waits for them. Nothing is restarted; if a node dies on its own
 the others are stopped and the command exits 1.`;
 
@@ -240,7 +256,7 @@ export async function runClusterCli(argv: string[], io: ClusterIo = process): Pr
     }
     if (cluster.mode === 'single') {
       io.stderr.write(
-        'raftbus cluster: mode single: the nodes run independently (the node does not take the cluster flags yet, or --single)\n',
+        'raftbus cluster: mode single: the nodes run independently (--single, or the node does not take the cluster flags)\n',
       );
     }
     for (const n of cluster.nodes) {

@@ -89,11 +89,16 @@ describe('docker-compose.cluster.yml', () => {
       expect(env.RAFTBUS_NODE_ID).toBe(String(i + 1));
       expect(env.RAFTBUS_ADVERTISED_HOST).toBe(name);
       expect(env.RAFTBUS_SEEDS!.split(',').sort()).toEqual(brokers.map((b) => `${b}:${env.RAFTBUS_GOSSIP_PORT}`));
+      expect(env.RAFTBUS_PEERS!.split(',')).toEqual(brokers.map((b, j) => `${j + 1}=${b}:${env.RAFTBUS_RAFT_PORT}`));
       // The node's own loader accepts this env and reads the same ports.
       const config = loadNodeConfig([], env);
       expect(config.nodeId).toBe(i + 1);
       expect(config.advertisedHost).toBe(name);
       expect(config.dataDir).toBe('/data');
+      // Cluster mode: this node's Raft port and a controller quorum of the three brokers.
+      expect(config.raftPort).toBe(Number(env.RAFTBUS_RAFT_PORT));
+      expect(config.peers.map((p) => p.nodeId)).toEqual([1, 2, 3]);
+      expect(config.controllerVoters).toBe(3);
       const httpPort = resolveHttpPort(config);
       expect(httpPort).toBe(Number(env.RAFTBUS_HTTP_PORT));
       const ports = arr(s.ports).map(portPair);

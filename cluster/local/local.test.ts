@@ -5,16 +5,18 @@
  * process is stopped by pid; temp dirs are removed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Admin } from '../../client/admin.ts';
 import { RaftbusClient } from '../../client/client.ts';
+import { Consumer } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
 import { eventually } from '../../client/test-support/eventually.ts';
-import { LocalClusterConfigError, NodeExitedError, startLocalCluster } from '../local.ts';
+import { detectMode, LocalClusterConfigError, NodeExitedError, startLocalCluster } from '../local.ts';
 import { CLI_PATH } from './node-child.ts';
-import { nodeArgs, planCluster } from './plan.ts';
+import { flagsInHelp, nodeArgs, planCluster } from './plan.ts';
 
 const dirs: string[] = [];
 const pids: number[] = [];
@@ -47,17 +49,25 @@ describe('cluster plan', () => {
       [2, 19093, 19193, 19293, 20093, '/d/node-2'],
       [3, 19094, 19194, 19294, 20094, '/d/node-3'],
     ]);
-    const args = nodeArgs(plans[0]!, 'cluster');
-    expect(args.join(' ')).toBe(
-      '--node-id 1 --host 127.0.0.1 --port 19092 --http-port 20092 --data-dir /d/node-1 --raft-port 19192 --gossip-port 19292 --seeds 127.0.0.1:19293,127.0.0.1:19294',
+    const base = '--node-id 1 --host 127.0.0.1 --port 19092 --http-port 20092 --data-dir /d/node-1';
+    const peers = '--peers 1=127.0.0.1:19192,2=127.0.0.1:19193,3=127.0.0.1:19194';
+    expect(nodeArgs(plans[0]!, 'cluster').join(' ')).toBe(
+      `${base} --raft-port 19192 ${peers} --controller-voters 3 --gossip-port 19292 --seeds 127.0.0.1:19293,127.0.0.1:19294`,
     );
-    expect(nodeArgs(plans[0]!, 'single')).not.toContain('--seeds');
+    // Optional flags only when the node lists them.
+    const known = flagsInHelp('  --raft-port <v>  ...\n  --peers <v>  ...');
+    expect(nodeArgs(plans[0]!, 'cluster', known).join(' ')).toBe(`${base} --raft-port 19192 ${peers}`);
+    expect(nodeArgs(plans[0]!, 'single').join(' ')).toBe(base);
   });
 
-  it('base port 0 gives distinct free ports; bad counts are refused', async () => {
+  it('base port 0 gives a free block below the ephemeral range; bad counts are refused', async () => {
     const plans = await planCluster({ nodes: 4, basePort: 0, dataDir: '/d', host: '127.0.0.1' });
     const ports = plans.flatMap((p) => [p.port, p.raftPort, p.gossipPort, p.httpPort]);
     expect(new Set(ports).size).toBe(16);
+    // Below the ephemeral range, so the nodes' own outgoing connections cannot take them first.
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
+    for (const p of ports) expect(p).toBeLessThan(low);
+    expect(plans[1]!.port - plans[0]!.port).toBe(1);
     await expect(planCluster({ nodes: 0, basePort: 0, dataDir: '/d', host: '127.0.0.1' })).rejects.toBeInstanceOf(
       LocalClusterConfigError,
     );
@@ -68,11 +78,12 @@ describe('cluster plan', () => {
 });
 
 describe('startLocalCluster', () => {
-  it('starts 3 healthy nodes with their own ports and data dirs, serves clients, stops cleanly', async () => {
+  it('starts 3 healthy nodes as one cluster with their own ports and data dirs, serves clients, stops cleanly', async () => {
     const dataDir = tempDir();
     const cluster = await startLocalCluster({ nodes: 3, basePort: 0, dataDir, startTimeoutMs: 40_000 });
     for (const n of cluster.nodes) pids.push(n.pid);
     try {
+      expect(cluster.mode).toBe(detectMode()); // cluster wherever the node takes --raft-port/--peers
       expect(new Set(cluster.nodes.map((n) => n.client)).size).toBe(3);
       expect(new Set(cluster.nodes.map((n) => n.dataDir)).size).toBe(3);
       for (const n of cluster.nodes) {
@@ -80,16 +91,34 @@ describe('startLocalCluster', () => {
         expect(health).toMatchObject({ status: 'ok', nodeId: n.nodeId });
         expect(await (await fetch(n.metricsUrl)).text()).toContain('# TYPE');
       }
-      // Each node answers a client (in single mode each is its own cluster of one).
       const node = cluster.nodes[1]!;
       const client = new RaftbusClient({ brokers: [node.client] });
       try {
         await client.connect();
-        const { Admin } = await import('../../client/admin.ts');
-        await new Admin(client).createTopics([{ name: 'local', partitions: 1 }]);
+        const replicationFactor = cluster.mode === 'cluster' ? 3 : 1;
+        await new Admin(client).createTopics([{ name: 'local', partitions: 3, replicationFactor }]);
         const producer = new Producer(client, { lingerMs: 0 });
-        expect((await producer.send('local', { value: 'x' })).offset).toBe(0);
+        const metas = await producer.sendBatch(
+          'local',
+          [0, 1, 2].map((partition) => ({ value: `p${partition}`, partition })),
+        );
+        // A new Raft leader's first entry (a control batch) may take offset 0: offsets are only >= 0 here.
+        for (const m of metas) expect(m.offset).toBeGreaterThanOrEqual(0);
+        // A cluster hands out producer ids: idempotent by default; a single node does not.
+        expect(producer.idempotent).toBe(cluster.mode === 'cluster');
         await producer.close();
+        if (cluster.mode === 'cluster') {
+          const info = await client.topic('local', { refresh: true });
+          for (const p of info.partitions) expect([...p.replicas].sort()).toEqual([1, 2, 3]);
+        }
+        const consumer = new Consumer(client, { topic: 'local', from: 'earliest' });
+        const seen: [number, number, string][] = [];
+        for await (const r of consumer.records({ signal: AbortSignal.timeout(10_000) })) {
+          seen.push([r.partition, r.offset, Buffer.from(r.value).toString()]);
+          if (seen.length === 3) break;
+        }
+        // Only the records (control batches skipped), each where its send said.
+        expect(seen.sort((a, b) => a[0] - b[0])).toEqual(metas.map((m) => [m.partition, m.offset, `p${m.partition}`]));
       } finally {
         await client.close();
       }
