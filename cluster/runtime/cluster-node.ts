@@ -354,15 +354,14 @@ export class ClusterNode implements ClusterCatalogue {
         const overrides = pickOverrides(spec.config);
         resolveTopicConfig(overrides, this.config); // throws INVALID_CONFIG
         const image: MetadataImage = await this.controller.read();
-        const replicationFactor = spec.replicationFactor ?? Math.min(3, Math.max(1, image.brokers.size));
+        const live = [...image.brokers.keys()].filter((id) => this.isLive(id));
+        const replicationFactor = spec.replicationFactor ?? Math.min(3, Math.max(1, live.length));
         if (image.topics.has(name)) throw new RaftbusError(ErrorCode.TOPIC_ALREADY_EXISTS, { topic: name });
         if (!req.validateOnly) {
-          await this.controller.createTopic({
-            name,
-            partitions: spec.partitions,
-            replicationFactor,
-            config: overrides,
-          });
+          await this.controller.createTopic(
+            { name, partitions: spec.partitions, replicationFactor, config: overrides },
+            { eligible: (id) => this.isLive(id) },
+          );
         }
         results.push({ name, error: null });
       } catch (err) {
@@ -385,6 +384,14 @@ export class ClusterNode implements ClusterCatalogue {
       }
     }
     return { topics: results };
+  }
+
+  /**
+   * Whether a broker may take new replicas: this node, or one whose Raft link is up (a killed
+   * node's connection drops at once). Gossip membership will refine this (suspect/dead states).
+   */
+  private isLive(nodeId: number): boolean {
+    return nodeId === this.nodeId || this.transport.isConnected(nodeId);
   }
 
   private wire(err: unknown, topic: string, what: string) {

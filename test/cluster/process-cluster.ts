@@ -1,0 +1,130 @@
+/**
+ * N `raftbus node` processes in cluster mode on loopback, for tests: static
+ * peers on Raft ports picked free up front (the peer list must name them),
+ * client ports 0 (each node registers the port it bound). Every process is
+ * stopped by its pid; the temp dir is removed by stop().
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '../../client/connection.ts';
+import { NodeProcess } from '../../client/test-support/node-process.ts';
+import { ApiKey, type MetadataResponse } from '../../node/protocol/api.ts';
+
+export interface ProcessClusterOptions {
+  nodes: number;
+  controllerVoters?: number;
+}
+
+export class ProcessCluster {
+  readonly dir: string;
+  readonly raftPorts: Map<number, number>;
+  readonly nodes = new Map<number, NodeProcess>();
+  private readonly o: ProcessClusterOptions;
+
+  private constructor(o: ProcessClusterOptions, dir: string, raftPorts: Map<number, number>) {
+    this.o = o;
+    this.dir = dir;
+    this.raftPorts = raftPorts;
+  }
+
+  static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
+    const ports = await freePorts(o.nodes);
+    const raftPorts = new Map(ports.map((p, i) => [i + 1, p]));
+    const c = new ProcessCluster(o, mkdtempSync(join(tmpdir(), 'raftbus-cluster-')), raftPorts);
+    try {
+      await Promise.all([...raftPorts.keys()].map((id) => c.startNode(id)));
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  get ids(): number[] {
+    return [...this.raftPorts.keys()];
+  }
+
+  address(id: number): string {
+    return this.node(id).address;
+  }
+
+  node(id: number): NodeProcess {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`node ${id} is not running`);
+    return n;
+  }
+
+  running(): number[] {
+    return [...this.nodes.keys()];
+  }
+
+  async startNode(id: number): Promise<NodeProcess> {
+    const peers = [...this.raftPorts].map(([n, p]) => `${n}=127.0.0.1:${p}`).join(',');
+    const node = await NodeProcess.start({
+      dataDir: join(this.dir, `node-${id}`),
+      args: [
+        '--node-id',
+        String(id),
+        '--raft-port',
+        String(this.raftPorts.get(id)),
+        '--peers',
+        peers,
+        '--controller-voters',
+        String(this.o.controllerVoters ?? Math.min(3, this.o.nodes)),
+      ],
+    });
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  async kill9(id: number): Promise<void> {
+    await this.node(id).kill9();
+    this.nodes.delete(id);
+  }
+
+  /** One Metadata request to node `id` (its own view, no client routing). */
+  async metadata(id: number, topics: string[] | null = null): Promise<MetadataResponse> {
+    const n = this.node(id);
+    const conn = await Connection.open({
+      host: n.host,
+      port: n.port,
+      clientId: 'cluster-test',
+      connectTimeoutMs: 2000,
+    });
+    try {
+      return (await conn.request<MetadataResponse>(ApiKey.Metadata, { topics }, [], { timeoutMs: 2000 })).body;
+    } finally {
+      conn.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.nodes.values()].map((n) => n.stop(10_000)));
+    this.nodes.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Distinct free ports: hold `count` listeners open at once, then close them. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+      const a = s.address();
+      if (a === null || typeof a === 'string') throw new Error('listener has no port');
+      ports.push(a.port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
