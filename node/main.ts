@@ -69,7 +69,12 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
   let boundPort = config.port;
   const host = advertisedHost(config);
   const cluster = isClusterMode(config)
-    ? await ClusterNode.open({ config, logger, ...(options.clusterTiming ? { timing: options.clusterTiming } : {}) })
+    ? await ClusterNode.open({
+        config,
+        logger,
+        registry: metrics.registry,
+        ...(options.clusterTiming ? { timing: options.clusterTiming } : {}),
+      })
     : null;
   let broker: Broker;
   try {
@@ -147,6 +152,8 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
     if (stopping) return stopping;
     stopping = (async () => {
       logger.info('node stopping');
+      // Leaders move first, while this node still answers: clients follow the NOT_LEADER hints.
+      await cluster?.handOffLeadership().catch((err: unknown) => logger.warn('leadership hand-off failed', { err }));
       await server.stopAccepting();
       // In-flight produces finish and are answered; long-polls return what they have.
       const drainDone = server.drain(config.shutdownTimeoutMs);

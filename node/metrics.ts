@@ -32,6 +32,7 @@ export class NodeMetrics {
   readonly connectionsClosed: Counter<'reason'>;
   readonly producedBatches: Counter;
   readonly producedBytes: Counter;
+  readonly producedRecords: Counter;
   readonly fetchedBytes: Counter;
   private sources: MetricsSources | null = null;
 
@@ -65,6 +66,11 @@ export class NodeMetrics {
     this.producedBytes = new Counter({
       name: 'raftbus_produced_bytes_total',
       help: 'Record batch bytes appended.',
+      registers,
+    });
+    this.producedRecords = new Counter({
+      name: 'raftbus_produced_records_total',
+      help: 'Records appended (from the batch headers).',
       registers,
     });
     this.fetchedBytes = new Counter({

@@ -12,6 +12,7 @@
  * registration and partition sync; stop() after the broker closed its partitions.
  */
 import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import type { Broker } from '../../node/broker/broker.ts';
 import type { ClusterCatalogue } from '../../node/broker/cluster-catalogue.ts';
 import { mapError, unknownPartition } from '../../node/broker/errors.ts';
@@ -37,10 +38,12 @@ import { ErrorCode, RaftbusError } from '../../node/protocol/errors.ts';
 import { checkTopicName, topicNameProblem } from '../../node/protocol/validate.ts';
 import type { Logger } from '../../node/server/logger.ts';
 import { Controller, ControllerOp, type MetadataImage, type ProducerIdBlock } from '../controller/index.ts';
+import type { RaftGroup } from '../raft/driver/raft-group.ts';
 import { IntervalTicker } from '../raft/driver/ticker.ts';
 import { MultiRaftHost } from '../raft/multiraft/multiraft-host.ts';
 import { FileLogStorage } from '../raft/storage/file-storage.ts';
 import { TcpTransport } from '../raft/transport/tcp-transport.ts';
+import { ClusterMetrics, type HostedGroup } from './cluster-metrics.ts';
 import { type ClusterTopology, topologyOf } from './cluster-topology.ts';
 import { bumpIncarnation } from './incarnation.ts';
 import { PartitionSync } from './partition-sync.ts';
@@ -54,6 +57,10 @@ export interface ClusterTiming {
   forwardTimeoutMs: number;
   /** Pause between attempts to find the controller leader. */
   retryDelayMs: number;
+  /** Period of the watcher: leader-change counting and preferred-leader rebalancing. */
+  watchIntervalMs: number;
+  /** How long a graceful stop waits for the partitions it leads to move away. */
+  handoffTimeoutMs: number;
 }
 
 export const defaultClusterTiming: ClusterTiming = {
@@ -62,12 +69,16 @@ export const defaultClusterTiming: ClusterTiming = {
   heartbeatTicks: 2,
   forwardTimeoutMs: 10_000,
   retryDelayMs: 50,
+  watchIntervalMs: 1000,
+  handoffTimeoutMs: 2000,
 };
 
 export interface ClusterNodeOptions {
   config: NodeConfig;
   logger: Logger;
   timing?: Partial<ClusterTiming>;
+  /** The node's metrics registry (cluster gauges, leader changes, sync latency); none in some tests. */
+  registry?: Registry;
 }
 
 export interface ClientEndpoint {
@@ -98,6 +109,11 @@ export class ClusterNode implements ClusterCatalogue {
   private stopping = false;
   private registrationRun: Promise<void> | null = null;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly metrics: ClusterMetrics | null;
+  private watchTimer: NodeJS.Timeout | null = null;
+  private readonly lastLeaders = new Map<number, number>();
+  /** Transfers this node started, by group, so one slow transfer is not asked for again every pass. */
+  private readonly transfers = new Set<number>();
 
   private constructor(o: ClusterNodeOptions, topology: ClusterTopology, controllerStorage: FileLogStorage) {
     this.config = o.config;
@@ -123,6 +139,13 @@ export class ClusterNode implements ClusterCatalogue {
     });
     this.controller = new Controller({ host: this.host, storage: controllerStorage, tuning });
     this.peers = new PeerClient({ nodeId: this.nodeId });
+    this.metrics = o.registry
+      ? new ClusterMetrics(o.registry, {
+          groups: () => this.groups(),
+          controllerLeaderId: () => this.controller.leaderId,
+        })
+      : null;
+    this.metrics?.timeSyncs(controllerStorage, 'controller');
   }
 
   /** Opens the controller's log and binds the Raft port (Raft itself starts in start()). */
@@ -157,6 +180,7 @@ export class ClusterNode implements ClusterCatalogue {
       metadata: () => this.controller.metadata,
       peers: this.peers,
       timing: this.timing,
+      onStorage: (storage) => this.metrics?.timeSyncs(storage, 'partition'),
     });
     await this.host.start();
     this.unsubscribe.push(
@@ -168,6 +192,7 @@ export class ClusterNode implements ClusterCatalogue {
     this.controller.start();
     this.partitions.request();
     this.registrationRun = this.registerLoop();
+    this.watchTimer = setInterval(() => this.watch(), this.timing.watchIntervalMs);
     this.logger.info('cluster node started', {
       raftPort: this.raftPort,
       voters: this.topology.controllerVoters,
@@ -178,6 +203,8 @@ export class ClusterNode implements ClusterCatalogue {
 
   /** Stops background work; call before the broker closes its partitions. */
   async quiesce(): Promise<void> {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
     this.stopping = true;
     for (const u of this.unsubscribe.splice(0)) u();
     await this.registrationRun;
@@ -190,6 +217,65 @@ export class ClusterNode implements ClusterCatalogue {
     this.controller.stop();
     await this.host.stop();
     this.peers.close();
+  }
+
+  /** Every Raft group on this node, for metrics and the watcher. */
+  groups(): HostedGroup[] {
+    const out: HostedGroup[] = [];
+    if (!this.stopping || this.host.hasGroup(this.controller.groupId)) {
+      try {
+        out.push({ groupId: this.controller.groupId, kind: 'controller', group: this.controller.group });
+      } catch {
+        // stopped: no controller group
+      }
+    }
+    for (const p of this.partitions?.replicas() ?? []) {
+      out.push({ groupId: p.group.groupId, kind: 'partition', group: p.group, replicas: p.replicas, isr: p.isr });
+    }
+    return out;
+  }
+
+  /**
+   * Graceful stop, first step: hands leadership of every group led here to a caught-up voter,
+   * so clients fail over at once instead of after an election timeout. Bounded by handoffTimeoutMs.
+   */
+  async handOffLeadership(): Promise<void> {
+    const signal = AbortSignal.timeout(this.timing.handoffTimeoutMs);
+    const moves: Promise<void>[] = [];
+    for (const g of this.groups()) {
+      if (g.group.role !== 'leader') continue;
+      const target = caughtUpVoter(g.group, this.nodeId, (id) => this.isLive(id));
+      if (target > 0) moves.push(g.group.transferLeadership(target, { signal }).catch(() => undefined));
+    }
+    await Promise.all(moves);
+    if (moves.length > 0) this.logger.info('leadership handed off', { groups: moves.length });
+  }
+
+  /**
+   * Once a second: counts leader changes, and moves leadership of partitions led here to
+   * their preferred replica (replicas[0]) when it is connected and caught up, so leaders
+   * spread over the nodes again after a node returns.
+   */
+  private watch(): void {
+    if (this.stopping) return;
+    const image = this.controller.metadata;
+    const preferred = new Map<number, number>();
+    for (const t of image.topics.values()) for (const p of t.partitions) preferred.set(p.groupId, p.replicas[0] ?? 0);
+    for (const g of this.groups()) {
+      const leader = g.group.leaderId;
+      const before = this.lastLeaders.get(g.groupId);
+      if (before !== undefined && before !== leader && leader !== 0) this.metrics?.leaderChanges.inc({ kind: g.kind });
+      this.lastLeaders.set(g.groupId, leader);
+      if (g.kind !== 'partition' || g.group.role !== 'leader' || this.transfers.has(g.groupId)) continue;
+      const want = preferred.get(g.groupId) ?? 0;
+      if (want <= 0 || want === this.nodeId || !this.isLive(want)) continue;
+      if (caughtUpVoter(g.group, this.nodeId, (id) => id === want) !== want) continue;
+      this.transfers.add(g.groupId);
+      g.group
+        .transferLeadership(want, { signal: AbortSignal.timeout(this.timing.handoffTimeoutMs) })
+        .catch(() => undefined)
+        .finally(() => this.transfers.delete(g.groupId));
+    }
   }
 
   // ---------------------------------------------------------------- registration
@@ -399,6 +485,18 @@ export class ClusterNode implements ClusterCatalogue {
     if (unexpected) this.logger.error(`${what} failed`, { topic, err });
     return error.toWire();
   }
+}
+
+/** A voter other than `self` whose log matches the leader's last index and passes `ok`; 0 if none. */
+function caughtUpVoter(group: RaftGroup, self: number, ok: (id: number) => boolean): number {
+  const st = group.status();
+  if (st.role !== 'leader' || !st.progress) return 0;
+  for (const id of st.conf.voters) {
+    if (id === self || !ok(id)) continue;
+    const pr = st.progress.get(id);
+    if (pr && pr.match === st.lastIndex && pr.state === 'replicate') return id;
+  }
+  return 0;
 }
 
 /** Where a node without a replica sends clients: the last leader hint, else the preferred replica (which knows). */

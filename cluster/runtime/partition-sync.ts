@@ -36,6 +36,8 @@ export interface PartitionSyncOptions {
   timing: { electionTicks: number; heartbeatTicks: number };
   /** Pause before retrying a failed pass. */
   retryDelayMs?: number;
+  /** Called with each partition storage opened (metrics time its syncs). */
+  onStorage?: (storage: PartitionRaftStorage) => void;
 }
 
 interface Installed {
@@ -141,6 +143,7 @@ export class PartitionSync {
           logConfig: toLogConfig(config, nodeConfig),
           fetchRange: (from, to, maxBytes) => this.fetchRange(t.name, p.partition, from, to, maxBytes),
         });
+        this.o.onStorage?.(storage);
         try {
           partitions.push(
             ReplicatedPartition.create({

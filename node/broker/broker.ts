@@ -561,6 +561,9 @@ export class Broker {
       const r = await partition.append(batch, { acks });
       this.metrics?.producedBatches.inc();
       this.metrics?.producedBytes.inc(batch.byteLength);
+      // The append validated the header; offsets give the record count without decoding records.
+      if (r.lastOffset >= r.baseOffset && r.baseOffset >= 0)
+        this.metrics?.producedRecords.inc(r.lastOffset - r.baseOffset + 1);
       return { ...ref, error: null, baseOffset: r.baseOffset, logAppendTimeMs: r.appendTimeMs };
     } catch (err) {
       return { ...ref, error: this.fail(err, ref, 'produce').toWire(), baseOffset: -1, logAppendTimeMs: -1 };
