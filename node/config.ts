@@ -69,6 +69,14 @@ export interface NodeConfig {
   rack: string;
   /** The controller moves the replicas of a broker dead this long (cluster mode). */
   deadBrokerReassignAfterMs: number;
+  /** Gossip membership port (libp2p TCP); null = no gossip (liveness from Raft links only). 0 = any free port. */
+  gossipPort: number | null;
+  /** Gossip addresses (`host:port` or multiaddrs) of nodes to join through. */
+  seeds: string[];
+  /** Gossip: a member unheard this long is suspect... */
+  suspectAfterMs: number;
+  /** ...and dead after this long. */
+  deadAfterMs: number;
 }
 
 /** One `--peers` entry: `id=host:raftPort`. */
@@ -126,6 +134,10 @@ export function defaultNodeConfig(): NodeConfig {
     controllerVoters: 3,
     rack: '',
     deadBrokerReassignAfterMs: 60_000,
+    gossipPort: null,
+    seeds: [],
+    suspectAfterMs: 3000,
+    deadAfterMs: 10_000,
   };
 }
 
@@ -263,6 +275,27 @@ function parseRack(raw: unknown, name: string): string {
   return raw;
 }
 
+/** Bound on --seeds entries. */
+export const SEEDS_MAX = 64;
+
+function parseSeeds(raw: unknown, name: string): string[] {
+  const items =
+    typeof raw === 'string'
+      ? raw
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '')
+      : raw;
+  if (!Array.isArray(items)) throw new ConfigError(name, 'expected host:port,host:port,...');
+  if (items.length > SEEDS_MAX) throw new ConfigError(name, `more than ${SEEDS_MAX} seeds`);
+  for (const item of items) {
+    if (typeof item !== 'string' || !(/^[^\s:,]+:\d{1,5}$/.test(item) || item.startsWith('/'))) {
+      throw new ConfigError(name, `${JSON.stringify(item)} is not host:port or a multiaddr`);
+    }
+  }
+  return items as string[];
+}
+
 function spec(key: Key, flag: string, help: string, parse: (raw: unknown, name: string) => unknown): KeySpec {
   const env = `RAFTBUS_${flag.replace(/-/g, '_').toUpperCase()}`;
   return { key, flag, env, help, fromString: parse, fromJson: parse };
@@ -329,6 +362,20 @@ const SPECS: readonly KeySpec[] = [
     'cluster mode: move replicas of a broker dead this long',
     intIn(1000, DAY_MS),
   ),
+  spec(
+    'gossipPort',
+    'gossip-port',
+    'cluster mode: gossip membership port (0 = any); omit for no gossip',
+    parseRaftPort,
+  ),
+  spec('seeds', 'seeds', 'cluster mode: gossip addresses to join through, host:gossipPort,...', parseSeeds),
+  spec(
+    'suspectAfterMs',
+    'suspect-after-ms',
+    'gossip: a member unheard this long is suspect (>= 2 heartbeats of 1 s)',
+    intIn(2000, DAY_MS),
+  ),
+  spec('deadAfterMs', 'dead-after-ms', 'gossip: a member unheard this long is dead', intIn(200, DAY_MS)),
 ];
 
 const BY_FLAG = new Map(SPECS.map((s) => [s.flag, s]));
@@ -357,7 +404,16 @@ export function validateNodeConfig(c: NodeConfig): NodeConfig {
 function validateClusterKeys(c: NodeConfig): void {
   if (c.raftPort === null) {
     if (c.peers.length > 0) throw new ConfigError('peers', '--peers needs --raft-port (cluster mode)');
+    if (c.gossipPort !== null) throw new ConfigError('gossipPort', '--gossip-port needs --raft-port (cluster mode)');
+    if (c.seeds.length > 0) throw new ConfigError('seeds', '--seeds needs --raft-port (cluster mode)');
     return;
+  }
+  if (c.seeds.length > 0 && c.gossipPort === null) throw new ConfigError('seeds', '--seeds needs --gossip-port');
+  if (c.deadAfterMs <= c.suspectAfterMs) {
+    throw new ConfigError('deadAfterMs', `${c.deadAfterMs} must exceed suspectAfterMs ${c.suspectAfterMs}`);
+  }
+  if (c.gossipPort !== null && c.gossipPort !== 0 && [c.port, c.raftPort, c.httpPort].includes(c.gossipPort)) {
+    throw new ConfigError('gossipPort', `${c.gossipPort} is already the client, Raft or HTTP port`);
   }
   if (c.raftPort !== 0 && (c.raftPort === c.port || c.raftPort === c.httpPort)) {
     throw new ConfigError('raftPort', `${c.raftPort} is already the client or HTTP port`);

@@ -37,7 +37,15 @@ import {
 import { ErrorCode, RaftbusError } from '../../node/protocol/errors.ts';
 import { checkTopicName, topicNameProblem } from '../../node/protocol/validate.ts';
 import type { Logger } from '../../node/server/logger.ts';
-import { Controller, ControllerOp, type MetadataImage, type ProducerIdBlock } from '../controller/index.ts';
+import {
+  Controller,
+  ControllerOp,
+  ControllerReconciler,
+  type MetadataImage,
+  membershipSourceFrom,
+  type ProducerIdBlock,
+} from '../controller/index.ts';
+import { MemberState, Membership, registerMembershipMetrics } from '../membership/index.ts';
 import type { RaftGroup } from '../raft/driver/raft-group.ts';
 import { IntervalTicker } from '../raft/driver/ticker.ts';
 import { MultiRaftHost } from '../raft/multiraft/multiraft-host.ts';
@@ -110,10 +118,16 @@ export class ClusterNode implements ClusterCatalogue {
   private registrationRun: Promise<void> | null = null;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly metrics: ClusterMetrics | null;
+  private readonly registry: Registry | null;
+  /** Gossip membership (when --gossip-port is set) and the controller's reconciler fed by it. */
+  membership: Membership | null = null;
+  private reconciler: ControllerReconciler | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
   private readonly lastLeaders = new Map<number, number>();
   /** Transfers this node started, by group, so one slow transfer is not asked for again every pass. */
   private readonly transfers = new Set<number>();
+  /** Groups with a configuration change (or the hand-off before leaving) in flight. */
+  private readonly confChanges = new Set<number>();
 
   private constructor(o: ClusterNodeOptions, topology: ClusterTopology, controllerStorage: FileLogStorage) {
     this.config = o.config;
@@ -139,6 +153,7 @@ export class ClusterNode implements ClusterCatalogue {
     });
     this.controller = new Controller({ host: this.host, storage: controllerStorage, tuning });
     this.peers = new PeerClient({ nodeId: this.nodeId });
+    this.registry = o.registry ?? null;
     this.metrics = o.registry
       ? new ClusterMetrics(o.registry, {
           groups: () => this.groups(),
@@ -181,16 +196,21 @@ export class ClusterNode implements ClusterCatalogue {
       peers: this.peers,
       timing: this.timing,
       onStorage: (storage) => this.metrics?.timeSyncs(storage, 'partition'),
+      caughtUp: () => this.registered,
     });
     await this.host.start();
     this.unsubscribe.push(
-      this.controller.onChange(() => this.partitions?.request()),
+      this.controller.onChange(() => {
+        this.partitions?.request();
+        this.watch();
+      }),
       this.controller.onLeaderChange((isLeader, leaderId) =>
         this.logger.info('controller leader', { leaderId, here: isLeader }),
       ),
     );
     this.controller.start();
     this.partitions.request();
+    await this.startMembership(endpoint);
     this.registrationRun = this.registerLoop();
     this.watchTimer = setInterval(() => this.watch(), this.timing.watchIntervalMs);
     this.logger.info('cluster node started', {
@@ -201,11 +221,51 @@ export class ClusterNode implements ClusterCatalogue {
     });
   }
 
+  /**
+   * Gossip: heartbeats with this node's client and Raft addresses; the reconciler (acting on the
+   * controller leader only) moves the replicas of brokers dead longer than deadBrokerReassignAfterMs.
+   */
+  private async startMembership(endpoint: ClientEndpoint): Promise<void> {
+    const c = this.config;
+    if (c.gossipPort === null) return;
+    const m = new Membership({
+      nodeId: this.nodeId,
+      clusterId: c.clusterId,
+      dataDir: c.dataDir,
+      addresses: { client: `${endpoint.host}:${endpoint.port}`, raft: `${endpoint.host}:${this.raftPort}` },
+      host: c.host,
+      port: c.gossipPort,
+      seeds: c.seeds,
+      rack: c.rack,
+      suspectAfterMs: c.suspectAfterMs,
+      deadAfterMs: c.deadAfterMs,
+      load: () => ({ partitionsLed: this.partitionsLed(), cpu: 0 }),
+    });
+    await m.start();
+    this.membership = m;
+    if (this.registry) registerMembershipMetrics(this.registry, m);
+    this.reconciler = new ControllerReconciler({
+      controller: this.controller,
+      membership: membershipSourceFrom(m),
+      deadBrokerReassignAfterMs: c.deadBrokerReassignAfterMs,
+      // The membership view's clock (stateSinceMs is on it).
+      nowMs: () => performance.timeOrigin + performance.now(),
+    });
+    this.reconciler.start();
+    this.logger.info('gossip membership started', { gossipPort: c.gossipPort, seeds: c.seeds });
+  }
+
+  private partitionsLed(): number {
+    return (this.partitions?.replicas() ?? []).filter((p) => p.isLeader).length;
+  }
+
   /** Stops background work; call before the broker closes its partitions. */
   async quiesce(): Promise<void> {
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.watchTimer = null;
     this.stopping = true;
+    await this.reconciler?.stop();
+    this.reconciler = null;
     for (const u of this.unsubscribe.splice(0)) u();
     await this.registrationRun;
     await this.partitions?.stop();
@@ -217,6 +277,8 @@ export class ClusterNode implements ClusterCatalogue {
     this.controller.stop();
     await this.host.stop();
     this.peers.close();
+    await this.membership?.stop();
+    this.membership = null;
   }
 
   /** Every Raft group on this node, for metrics and the watcher. */
@@ -258,16 +320,27 @@ export class ClusterNode implements ClusterCatalogue {
    */
   private watch(): void {
     if (this.stopping) return;
+    try {
+      this.watchOnce();
+    } catch (err) {
+      this.logger.error('cluster watcher pass failed', { err });
+    }
+  }
+
+  private watchOnce(): void {
     const image = this.controller.metadata;
-    const preferred = new Map<number, number>();
-    for (const t of image.topics.values()) for (const p of t.partitions) preferred.set(p.groupId, p.replicas[0] ?? 0);
+    const assigned = new Map<number, readonly number[]>();
+    for (const t of image.topics.values()) for (const p of t.partitions) assigned.set(p.groupId, p.replicas);
     for (const g of this.groups()) {
       const leader = g.group.leaderId;
       const before = this.lastLeaders.get(g.groupId);
       if (before !== undefined && before !== leader && leader !== 0) this.metrics?.leaderChanges.inc({ kind: g.kind });
       this.lastLeaders.set(g.groupId, leader);
       if (g.kind !== 'partition' || g.group.role !== 'leader' || this.transfers.has(g.groupId)) continue;
-      const want = preferred.get(g.groupId) ?? 0;
+      const target = assigned.get(g.groupId);
+      if (!target) continue;
+      if (this.converge(g.group, target)) continue; // membership in flux: no leadership moves meanwhile
+      const want = target[0] ?? 0;
       if (want <= 0 || want === this.nodeId || !this.isLive(want)) continue;
       if (caughtUpVoter(g.group, this.nodeId, (id) => id === want) !== want) continue;
       this.transfers.add(g.groupId);
@@ -276,6 +349,60 @@ export class ClusterNode implements ClusterCatalogue {
         .catch(() => undefined)
         .finally(() => this.transfers.delete(g.groupId));
     }
+  }
+
+  /**
+   * On a partition leader: one step of moving the group's configuration to the assigned
+   * replicas (Raft single-server changes): add a missing replica as a learner; promote a
+   * caught-up assigned learner; remove a voter no longer assigned (this node: hand leadership to
+   * a caught-up assigned voter first). One change in flight per group. Returns false when the
+   * configuration already matches the assignment.
+   */
+  private converge(group: RaftGroup, target: readonly number[]): boolean {
+    const st = group.status();
+    const want = new Set(target);
+    const conf = st.conf;
+    const members = new Set([...conf.voters, ...conf.learners]);
+    const stray = [...members].filter((id) => !want.has(id));
+    const missing = target.filter((id) => !members.has(id));
+    const learners = conf.learners.filter((id) => want.has(id));
+    if (stray.length === 0 && missing.length === 0 && learners.length === 0) return false;
+    if (this.confChanges.has(group.groupId)) return true;
+    const caughtUp = (id: number): boolean => {
+      const pr = st.progress?.get(id);
+      return pr !== undefined && pr.match === st.lastIndex && pr.state === 'replicate';
+    };
+    let step: Promise<unknown> | null = null;
+    let what = '';
+    const add = missing[0];
+    const promote = learners.find(caughtUp);
+    const remove = stray.find((id) => id !== this.nodeId);
+    if (add !== undefined) {
+      step = group.addLearner(add);
+      what = `add learner ${add}`;
+    } else if (promote !== undefined) {
+      step = group.addVoter(promote);
+      what = `promote ${promote}`;
+    } else if (remove !== undefined && learners.length === 0) {
+      step = group.removeVoter(remove);
+      what = `remove ${remove}`;
+    } else if (stray.includes(this.nodeId) && learners.length === 0) {
+      const to = caughtUpVoter(group, this.nodeId, (id) => want.has(id) && this.isLive(id));
+      if (to > 0) {
+        step = group.transferLeadership(to);
+        what = `hand leadership to ${to} before leaving`;
+      }
+    }
+    if (step) {
+      this.confChanges.add(group.groupId);
+      this.logger.info('partition membership step', { group: group.groupId, step: what });
+      step
+        .catch((err: unknown) =>
+          this.logger.warn('partition membership step failed', { group: group.groupId, step: what, err }),
+        )
+        .finally(() => this.confChanges.delete(group.groupId));
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- registration
@@ -300,6 +427,7 @@ export class ClusterNode implements ClusterCatalogue {
       if (mine && mine.incarnation >= this.incarnation) {
         this.registered = true;
         this.logger.info('broker registered', { incarnation: this.incarnation });
+        this.partitions?.request(); // the sweep of leftover directories waits for this
         return;
       }
       try {
@@ -477,7 +605,9 @@ export class ClusterNode implements ClusterCatalogue {
    * node's connection drops at once). Gossip membership will refine this (suspect/dead states).
    */
   private isLive(nodeId: number): boolean {
-    return nodeId === this.nodeId || this.transport.isConnected(nodeId);
+    if (nodeId === this.nodeId) return true;
+    if (this.membership) return this.membership.member(nodeId)?.state === MemberState.Alive;
+    return this.transport.isConnected(nodeId);
   }
 
   private wire(err: unknown, topic: string, what: string) {

@@ -10,17 +10,18 @@
  * the partition was never reassigned (epoch 0): a replica added later starts
  * empty and waits for the leader's configuration change to reach it.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Broker } from '../../node/broker/broker.ts';
 import type { Partition } from '../../node/broker/partition.ts';
 import { RemotePartition } from '../../node/broker/remote-partition.ts';
 import { resolveTopicConfig, toLogConfig } from '../../node/broker/topic-config.ts';
 import type { NodeConfig } from '../../node/config.ts';
+import type { TopicConfig } from '../../node/protocol/api.ts';
 import { ApiKey, type FetchResponse } from '../../node/protocol/api.ts';
 import type { Logger } from '../../node/server/logger.ts';
 import { readBatchHeader, splitBatches } from '../../node/storage/batch.ts';
-import type { MetadataImage, TopicRecord } from '../controller/metadata.ts';
+import type { MetadataImage, PartitionRecord, TopicRecord } from '../controller/metadata.ts';
 import { PartitionRaftStorage } from '../partition/partition-raft-storage.ts';
 import { ReplicatedPartition } from '../partition/replicated-partition.ts';
 import type { MultiRaftHost } from '../raft/multiraft/multiraft-host.ts';
@@ -36,6 +37,11 @@ export interface PartitionSyncOptions {
   timing: { electionTicks: number; heartbeatTicks: number };
   /** Pause before retrying a failed pass. */
   retryDelayMs?: number;
+  /**
+   * True once this node's metadata image is known to include everything committed before this
+   * start (its own registration applied): only then are leftover group directories removed.
+   */
+  caughtUp: () => boolean;
   /** Called with each partition storage opened (metrics time its syncs). */
   onStorage?: (storage: PartitionRaftStorage) => void;
 }
@@ -52,6 +58,7 @@ export class PartitionSync {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private swept = false;
   private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(o: PartitionSyncOptions) {
@@ -117,12 +124,76 @@ export class PartitionSync {
     }
     for (const t of image.topics.values()) {
       if (this.stopped) return;
-      if (!this.installed.has(t.name)) await this.install(t);
+      const inst = this.installed.get(t.name);
+      if (!inst) await this.install(t);
+      else await this.follow(t, inst);
+    }
+    if (!this.swept && this.o.caughtUp()) await this.sweep(image);
+  }
+
+  /**
+   * Once per start, after catching up: removes group directories no partition assigned here
+   * uses (replicas moved away while this node was down, topics deleted meanwhile). Never from a
+   * lagging image: a directory deleted by mistake would be a voter's lost log.
+   */
+  private async sweep(image: MetadataImage): Promise<void> {
+    this.swept = true;
+    const keep = new Set<string>();
+    for (const t of image.topics.values()) {
+      for (const p of t.partitions) if (p.replicas.includes(this.o.config.nodeId)) keep.add(String(p.groupId));
+    }
+    for (const inst of this.installed.values()) for (const g of inst.groupIds) if (this.isOpen(g)) keep.add(String(g));
+    let entries: string[] = [];
+    try {
+      entries = await readdir(join(this.o.config.dataDir, 'partitions'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const e of entries) {
+      if (keep.has(e) || !/^\d+$/.test(e)) continue;
+      await rm(this.groupDir(Number(e)), { recursive: true, force: true });
+      this.o.logger.info('removed a partition directory no longer assigned here', { group: Number(e) });
     }
   }
 
+  private isOpen(groupId: number): boolean {
+    return this.replicas().some((p) => p.group.groupId === groupId);
+  }
+
+  /**
+   * Reassignments of an installed topic: a replica newly assigned here opens its group with an
+   * empty configuration (the leader adds it as a learner, then promotes it); a replica no longer
+   * assigned here closes once it is out of the group's configuration or not leading (a node back
+   * from the dead whose replicas moved away), and its directory goes.
+   */
+  private async follow(t: Readonly<TopicRecord>, inst: Installed): Promise<void> {
+    const self = this.o.config.nodeId;
+    const config = resolveTopicConfig(t.config, this.o.config);
+    let changed = false;
+    for (const p of t.partitions) {
+      const cur = inst.partitions[p.partition];
+      const mine = p.replicas.includes(self);
+      if (mine && cur instanceof RemotePartition) {
+        inst.partitions[p.partition] = await this.openReplica(t, p, config);
+        changed = true;
+        this.o.logger.info('replica assigned here', { topic: t.name, partition: p.partition, epoch: p.epoch });
+      } else if (!mine && cur instanceof ReplicatedPartition) {
+        const conf = cur.group.confState;
+        const inConf = conf.voters.includes(self) || conf.learners.includes(self);
+        if (inConf && cur.group.role === 'leader') continue; // hands leadership away first (ClusterNode.watch)
+        await cur.close();
+        await rm(this.groupDir(p.groupId), { recursive: true, force: true });
+        const topicId = t.topicId;
+        inst.partitions[p.partition] = this.remote(t.name, topicId, p.partition);
+        changed = true;
+        this.o.logger.info('replica moved away', { topic: t.name, partition: p.partition, epoch: p.epoch });
+      }
+    }
+    if (changed) this.o.broker.installTopic(t.name, config, inst.partitions, Date.now());
+  }
+
   private async install(t: Readonly<TopicRecord>): Promise<void> {
-    const { config: nodeConfig, broker, host } = this.o;
+    const { config: nodeConfig, broker } = this.o;
     const self = nodeConfig.nodeId;
     const config = resolveTopicConfig(t.config, nodeConfig);
     const partitions: Partition[] = [];
@@ -132,35 +203,10 @@ export class PartitionSync {
         groupIds.push(p.groupId);
         if (!p.replicas.includes(self)) {
           const topicId = t.topicId;
-          partitions.push(
-            new RemotePartition(t.name, p.partition, [...p.replicas], () => this.hintOf(t.name, topicId, p.partition)),
-          );
+          partitions.push(this.remote(t.name, topicId, p.partition));
           continue;
         }
-        const storage = await PartitionRaftStorage.open({
-          dir: this.groupDir(p.groupId),
-          bootstrapConf: p.epoch === 0 ? { voters: [...p.replicas] } : {},
-          logConfig: toLogConfig(config, nodeConfig),
-          fetchRange: (from, to, maxBytes) => this.fetchRange(t.name, p.partition, from, to, maxBytes),
-        });
-        this.o.onStorage?.(storage);
-        try {
-          partitions.push(
-            ReplicatedPartition.create({
-              topic: t.name,
-              partition: p.partition,
-              nodeId: self,
-              host,
-              groupId: p.groupId,
-              storage,
-              maxBatchBytes: config.maxBatchBytes,
-              tuning: { electionTicks: this.o.timing.electionTicks, heartbeatTicks: this.o.timing.heartbeatTicks },
-            }),
-          );
-        } catch (err) {
-          await storage.closeAndWait();
-          throw err;
-        }
+        partitions.push(await this.openReplica(t, p, config));
       }
     } catch (err) {
       await Promise.allSettled(partitions.map((p) => p.close()));
@@ -174,6 +220,36 @@ export class PartitionSync {
     });
   }
 
+  private async openReplica(
+    t: Readonly<TopicRecord>,
+    p: Readonly<PartitionRecord>,
+    config: TopicConfig,
+  ): Promise<ReplicatedPartition> {
+    const nodeConfig = this.o.config;
+    const storage = await PartitionRaftStorage.open({
+      dir: this.groupDir(p.groupId),
+      bootstrapConf: p.epoch === 0 ? { voters: [...p.replicas] } : {},
+      logConfig: toLogConfig(config, nodeConfig),
+      fetchRange: (from, to, maxBytes) => this.fetchRange(t.name, p.partition, from, to, maxBytes),
+    });
+    this.o.onStorage?.(storage);
+    try {
+      return ReplicatedPartition.create({
+        topic: t.name,
+        partition: p.partition,
+        nodeId: nodeConfig.nodeId,
+        host: this.o.host,
+        groupId: p.groupId,
+        storage,
+        maxBatchBytes: config.maxBatchBytes,
+        tuning: { electionTicks: this.o.timing.electionTicks, heartbeatTicks: this.o.timing.heartbeatTicks },
+      });
+    } catch (err) {
+      await storage.closeAndWait();
+      throw err;
+    }
+  }
+
   private async uninstall(name: string, inst: Installed): Promise<void> {
     this.installed.delete(name);
     const parts = this.o.broker.removeTopic(name);
@@ -184,6 +260,20 @@ export class PartitionSync {
 
   private groupDir(groupId: number): string {
     return join(this.o.config.dataDir, 'partitions', String(groupId));
+  }
+
+  private remote(topic: string, topicId: number, partition: number): RemotePartition {
+    return new RemotePartition(
+      topic,
+      partition,
+      () => this.recordOf(topic, topicId, partition)?.replicas ?? [],
+      () => this.hintOf(topic, topicId, partition),
+    );
+  }
+
+  private recordOf(topic: string, topicId: number, partition: number): Readonly<PartitionRecord> | undefined {
+    const t = this.o.metadata().topics.get(topic);
+    return t?.topicId === topicId ? t.partitions[partition] : undefined;
   }
 
   private hintOf(topic: string, topicId: number, partition: number): number {

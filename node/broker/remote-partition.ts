@@ -13,20 +13,28 @@ export class RemotePartition implements Partition {
   readonly topic: string;
   readonly partition: number;
   readonly isLeader = false;
-  readonly replicas: readonly number[];
-  readonly isr: readonly number[];
+  private readonly replicasOf: () => readonly number[];
   readonly startOffset = 0;
   readonly highWatermark = 0;
   readonly sizeBytes = 0;
   readonly appended = new AppendSignal();
   private readonly leaderOf: () => number;
 
-  constructor(topic: string, partition: number, replicas: readonly number[], leaderOf: () => number) {
+  /** `replicasOf` and `leaderOf` read the catalogue at each call: reassignments show at once. */
+  constructor(topic: string, partition: number, replicasOf: () => readonly number[], leaderOf: () => number) {
     this.topic = topic;
     this.partition = partition;
-    this.replicas = replicas;
-    this.isr = replicas;
+    this.replicasOf = replicasOf;
     this.leaderOf = leaderOf;
+  }
+
+  get replicas(): readonly number[] {
+    return this.replicasOf();
+  }
+
+  /** Not known here (no replica): the assigned replicas. */
+  get isr(): readonly number[] {
+    return this.replicasOf();
   }
 
   get leaderId(): number {
