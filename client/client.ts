@@ -211,10 +211,29 @@ export class RaftbusClient {
     const key = topics === null ? '*' : [...topics].sort().join('\u0000');
     let p = this.refreshing.get(key);
     if (!p) {
-      p = this.loadMetadata(topics, options).finally(() => this.refreshing.delete(key));
+      // The shared load is bounded by the retry budget and the client's life, not by one caller's
+      // signal: a caller that gives up must not fail the others waiting on the same load.
+      p = this.loadMetadata(topics, {}).finally(() => this.refreshing.delete(key));
+      p.catch(() => {}); // observed by the callers below
       this.refreshing.set(key, p);
     }
-    return p;
+    const signal = options.signal;
+    if (!signal) return p;
+    if (signal.aborted) return Promise.reject(abortReason(signal, 'metadata'));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(abortReason(signal, 'metadata'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
   private async loadMetadata(topics: string[] | null, options: CallOptions): Promise<void> {
