@@ -72,6 +72,38 @@ describe('cluster flags', () => {
     );
   });
 
+  it('gossip flags: parsed in cluster mode, refused without it or in unsafe combinations', () => {
+    const c = load([
+      '--raft-port',
+      '7001',
+      '--peers',
+      peers,
+      '--gossip-port',
+      '7101',
+      '--seeds',
+      '127.0.0.1:7101, 127.0.0.1:7102',
+      '--suspect-after-ms',
+      '2000',
+      '--dead-after-ms',
+      '3000',
+    ]);
+    expect([c.gossipPort, c.seeds, c.suspectAfterMs, c.deadAfterMs]).toEqual([
+      7101,
+      ['127.0.0.1:7101', '127.0.0.1:7102'],
+      2000,
+      3000,
+    ]);
+    expect(refusal(['--gossip-port', '7101']).key).toBe('gossipPort');
+    expect(refusal(['--raft-port', '7001', '--peers', peers, '--seeds', 'h:1']).message).toMatch(/needs --gossip-port/);
+    expect(refusal(['--raft-port', '7001', '--peers', peers, '--gossip-port', '1', '--seeds', 'nope']).key).toBe(
+      '--seeds',
+    );
+    expect(refusal(['--raft-port', '7001', '--peers', peers, '--gossip-port', '7001']).key).toBe('gossipPort');
+    expect(
+      refusal(['--raft-port', '7001', '--peers', peers, '--suspect-after-ms', '5000', '--dead-after-ms', '4000']).key,
+    ).toBe('deadAfterMs');
+  });
+
   it('topology: the lowest ids vote in the controller group, the others learn, the same on every node', () => {
     const five = '1=h:1,2=h:2,3=h:3,4=h:4,5=h:5';
     const a = topologyOf(load(['--node-id', '4', '--raft-port', '4', '--peers', five]));

@@ -15,11 +15,14 @@ import { ApiKey, type MetadataResponse } from '../../node/protocol/api.ts';
 export interface ProcessClusterOptions {
   nodes: number;
   controllerVoters?: number;
+  /** Run gossip membership with short timeouts (suspect 2 s, dead 3 s, replicas moved 2 s after). */
+  gossip?: boolean;
 }
 
 export class ProcessCluster {
   readonly dir: string;
   readonly raftPorts: Map<number, number>;
+  readonly gossipPorts = new Map<number, number>();
   readonly nodes = new Map<number, NodeProcess>();
   private readonly o: ProcessClusterOptions;
 
@@ -30,9 +33,10 @@ export class ProcessCluster {
   }
 
   static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
-    const ports = await freePorts(o.nodes);
-    const raftPorts = new Map(ports.map((p, i) => [i + 1, p]));
+    const ports = await freePorts(o.nodes * 2);
+    const raftPorts = new Map(ports.slice(0, o.nodes).map((p, i) => [i + 1, p]));
     const c = new ProcessCluster(o, mkdtempSync(join(tmpdir(), 'raftbus-cluster-')), raftPorts);
+    if (o.gossip) for (const [i, p] of ports.slice(o.nodes).entries()) c.gossipPorts.set(i + 1, p);
     try {
       await Promise.all([...raftPorts.keys()].map((id) => c.startNode(id)));
     } catch (err) {
@@ -73,6 +77,20 @@ export class ProcessCluster {
         peers,
         '--controller-voters',
         String(this.o.controllerVoters ?? Math.min(3, this.o.nodes)),
+        ...(this.o.gossip
+          ? [
+              '--gossip-port',
+              String(this.gossipPorts.get(id)),
+              '--seeds',
+              [...this.gossipPorts.values()].map((p) => `127.0.0.1:${p}`).join(','),
+              '--suspect-after-ms',
+              '2000',
+              '--dead-after-ms',
+              '3000',
+              '--dead-broker-reassign-after-ms',
+              '2000',
+            ]
+          : []),
       ],
     });
     this.nodes.set(id, node);
