@@ -763,8 +763,13 @@ export class Producer {
           continue;
         }
         if (err.is(ErrorCode.OUT_OF_ORDER_SEQUENCE) && b.sequence !== NO_SEQUENCE) {
-          // A gap is expected while an earlier batch of the partition is unresolved (its attempt failed).
-          this.retryOrFail(b, err, false, this.unresolved.get(b.key)?.[0] !== b);
+          // Retried: while an earlier batch of the partition is unresolved (the gap is its failed
+          // attempt), and when the leader is already past this batch (an earlier attempt of it landed
+          // while later batches were still being appended: once they settle the leader answers it as
+          // a duplicate with its offsets). Bounded by the retry budget like any retry.
+          const expected = Number(err.details.expected);
+          const landed = b.attempts > 0 && Number.isSafeInteger(expected) && expected > b.sequence;
+          this.retryOrFail(b, err, false, this.unresolved.get(b.key)?.[0] !== b || landed);
           continue;
         }
         this.retryOrFail(b, err, false);

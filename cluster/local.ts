@@ -42,6 +42,11 @@ export interface LocalClusterOptions {
   stopTimeoutMs?: number;
   /** Receives every output line of every node, prefixed `[node i]`. */
   onLine?: (line: string) => void;
+  /**
+   * A node that exits on its own: `stop-all` (default, the CLI's behaviour) stops
+   * the others and fails `done`; `keep-running` leaves the rest up (chaos tests).
+   */
+  onNodeExit?: 'stop-all' | 'keep-running';
 }
 
 export const localClusterDefaults = {
@@ -50,6 +55,7 @@ export const localClusterDefaults = {
   host: '127.0.0.1',
   startTimeoutMs: 30_000,
   stopTimeoutMs: 20_000,
+  onNodeExit: 'stop-all',
 } as const;
 
 export interface LocalNodeInfo {
@@ -66,23 +72,39 @@ export interface LocalNodeInfo {
 
 export class LocalCluster {
   readonly mode: LocalClusterMode;
-  readonly nodes: readonly LocalNodeInfo[];
   /**
-   * Settles once every child has exited: resolves after a requested stop in
-   * which every child exited cleanly (code 0 or by SIGTERM), rejects with
-   * NodeExitedError when a child died on its own (the others are then stopped).
+   * Settles once a stop has finished (every child exited): resolves when each
+   * one exited cleanly (code 0 or by SIGTERM), rejects with NodeExitedError when
+   * a child died on its own (with `onNodeExit: 'stop-all'` the others are then
+   * stopped) or exited uncleanly during the stop.
    */
   readonly done: Promise<void>;
-  private readonly children: NodeChild[];
-  private readonly stopTimeoutMs: number;
-  private stopping = false;
+  private readonly children = new Map<number, NodeChild>();
+  private readonly args = new Map<number, string[]>();
+  private readonly o: Required<Pick<LocalClusterOptions, 'stopTimeoutMs' | 'startTimeoutMs' | 'onNodeExit'>> &
+    Pick<LocalClusterOptions, 'onLine'>;
+  /** Children killed or stopped on request: their exit is no failure. */
+  private readonly expectedExits = new Set<NodeChild>();
+  private stopping: Promise<void> | null = null;
   private failure: NodeExitedError | null = null;
+  private settle!: { resolve: () => void; reject: (err: Error) => void };
 
-  constructor(mode: LocalClusterMode, children: NodeChild[], stopTimeoutMs: number) {
+  constructor(mode: LocalClusterMode, plans: LocalNodePlan[], args: string[][], o: LocalCluster['o']) {
     this.mode = mode;
-    this.children = children;
-    this.stopTimeoutMs = stopTimeoutMs;
-    this.nodes = children.map((c) => ({
+    this.o = o;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.done.catch(() => {}); // observed by whoever awaits it; no unhandled rejection meanwhile
+    plans.forEach((plan, i) => {
+      this.args.set(plan.nodeId, args[i]!);
+      this.spawn(plan);
+    });
+  }
+
+  /** The nodes as they run now (a restarted node has a new pid). */
+  get nodes(): LocalNodeInfo[] {
+    return [...this.children.values()].map((c) => ({
       nodeId: c.plan.nodeId,
       pid: c.pid,
       client: `${c.plan.host}:${c.plan.port}`,
@@ -92,36 +114,82 @@ export class LocalCluster {
       raftPort: c.plan.raftPort,
       gossipPort: c.plan.gossipPort,
     }));
-    for (const c of children) {
-      void c.exited.then((exit) => {
-        if (this.stopping) return;
-        this.failure = new NodeExitedError(c.plan.nodeId, exit.code, exit.signal, c.tail.slice(-5).join(' | '));
-        void this.stop();
-      });
-    }
-    this.done = Promise.all(children.map((c) => c.exited)).then((exits) => {
-      if (this.failure) throw this.failure;
-      const bad = exits.findIndex((e) => !cleanExit(e));
-      if (bad >= 0) {
-        const c = children[bad]!;
-        throw new NodeExitedError(c.plan.nodeId, exits[bad]!.code, exits[bad]!.signal, 'during the stop');
-      }
-    });
-    this.done.catch(() => {}); // observed by whoever awaits it; no unhandled rejection meanwhile
+  }
+
+  /** Waits until every node is healthy (in a cluster: registered with the controller). */
+  async ready(): Promise<void> {
+    const signal = AbortSignal.timeout(this.o.startTimeoutMs);
+    await Promise.all([...this.children.values()].map((c) => c.ready(signal, this.mode === 'cluster')));
+  }
+
+  /** kill -9 one node (a crash, for tests); not counted as a failure. Resolves once it is gone. */
+  async kill(nodeId: number): Promise<void> {
+    const c = this.child(nodeId);
+    this.expectedExits.add(c);
+    c.kill();
+    await c.exited;
+  }
+
+  /** Starts a node again that was killed, with the same ports and data dir; resolves once it is healthy. */
+  async restart(nodeId: number): Promise<void> {
+    const c = this.child(nodeId);
+    if (c.running) throw new LocalClusterConfigError(`node ${nodeId} is still running`);
+    if (this.stopping) throw new LocalClusterConfigError('the cluster is stopping');
+    const fresh = this.spawn(c.plan);
+    await fresh.ready(AbortSignal.timeout(this.o.startTimeoutMs), this.mode === 'cluster');
   }
 
   /** SIGTERM to every running child, SIGKILL to those still running after stopTimeoutMs; waits for all. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    for (const c of this.children) c.terminate();
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
+    const children = [...this.children.values()];
+    for (const c of children) c.terminate();
     const timer = setTimeout(() => {
-      for (const c of this.children) c.kill();
-    }, this.stopTimeoutMs);
+      for (const c of children) c.kill();
+    }, this.o.stopTimeoutMs);
+    let exits: ChildExit[];
     try {
-      await Promise.all(this.children.map((c) => c.exited));
+      exits = await Promise.all(children.map((c) => c.exited));
     } finally {
       clearTimeout(timer);
     }
+    if (this.failure) {
+      this.settle.reject(this.failure);
+      return;
+    }
+    const bad = exits.findIndex((e, i) => !cleanExit(e) && !children[i]!.killedOnRequest);
+    if (bad >= 0) {
+      const c = children[bad]!;
+      this.settle.reject(new NodeExitedError(c.plan.nodeId, exits[bad]!.code, exits[bad]!.signal, 'during the stop'));
+      return;
+    }
+    this.settle.resolve();
+  }
+
+  private child(nodeId: number): NodeChild {
+    const c = this.children.get(nodeId);
+    if (!c) throw new LocalClusterConfigError(`no node ${nodeId} in this cluster`);
+    return c;
+  }
+
+  private spawn(plan: LocalNodePlan): NodeChild {
+    const onLine = this.o.onLine;
+    const c = new NodeChild(plan, this.args.get(plan.nodeId)!, (line) => onLine?.(`[node ${plan.nodeId}] ${line}`));
+    this.children.set(plan.nodeId, c);
+    void c.exited.then((exit) => {
+      if (this.expectedExits.has(c)) {
+        c.killedOnRequest = true;
+        return;
+      }
+      if (this.stopping || this.o.onNodeExit === 'keep-running') return;
+      this.failure = new NodeExitedError(plan.nodeId, exit.code, exit.signal, c.tail.slice(-5).join(' | '));
+      void this.stop();
+    });
+    return c;
   }
 }
 
@@ -140,7 +208,11 @@ export function detectMode(flags: ReadonlySet<string> = nodeFlags()): LocalClust
   return clusterFlags.every((f) => flags.has(f)) ? 'cluster' : 'single';
 }
 
-/** Starts the nodes and waits until every one is healthy; on any failure stops those started and throws. */
+/**
+ * Starts the nodes and waits until every one is healthy (in a cluster: also
+ * registered with the controller, so a topic created next can use every node);
+ * on any failure stops those started and throws.
+ */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const o = { ...localClusterDefaults, ...options };
   const dataDir = resolve(o.dataDir);
@@ -149,22 +221,20 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const mode = o.mode ?? detectMode(flags);
   if (mode === 'cluster' && detectMode(flags) !== 'cluster')
     throw new LocalClusterConfigError(`this node does not take the cluster flags (${clusterFlags.join(', ')})`);
-  const children: NodeChild[] = [];
-  const startSignal = AbortSignal.timeout(o.startTimeoutMs);
+  for (const plan of plans) mkdirSync(plan.dataDir, { recursive: true });
+  const cluster = new LocalCluster(
+    mode,
+    plans,
+    plans.map((plan) => nodeArgs(plan, mode, flags)),
+    { stopTimeoutMs: o.stopTimeoutMs, startTimeoutMs: o.startTimeoutMs, onNodeExit: o.onNodeExit, onLine: o.onLine },
+  );
   try {
-    for (const plan of plans) {
-      mkdirSync(plan.dataDir, { recursive: true });
-      const onLine = o.onLine;
-      const args = nodeArgs(plan, mode, flags);
-      children.push(new NodeChild(plan, args, (line) => onLine?.(`[node ${plan.nodeId}] ${line}`)));
-    }
-    await Promise.all(children.map((c) => c.ready(startSignal)));
+    await cluster.ready();
   } catch (err) {
-    const cluster = new LocalCluster(mode, children, o.stopTimeoutMs);
     await cluster.stop();
     throw err;
   }
-  return new LocalCluster(mode, children, o.stopTimeoutMs);
+  return cluster;
 }
 
 export const clusterHelp = `usage: raftbus cluster up --nodes N [--base-port P] [--data-dir D] [--host H] [--single]

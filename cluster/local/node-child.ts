@@ -28,6 +28,8 @@ export class NodeChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
   readonly tail: string[] = [];
+  /** Set by the cluster when this child's exit was asked for (kill or stop). */
+  killedOnRequest = false;
   private listeningResolve: (() => void) | null = null;
   private listeningSeen = false;
 
@@ -69,8 +71,12 @@ export class NodeChild {
     return `http://${urlHost(this.plan.host)}:${this.plan.httpPort}/metrics`;
   }
 
-  /** Resolves once the node printed its listening line and /health answered ok; rejects on timeout or exit. */
-  async ready(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves once the node printed its listening line and /health answered ok
+   * (in a cluster: and the node is registered with the controller, so the
+   * cluster can place replicas on it); rejects on timeout or exit.
+   */
+  async ready(signal: AbortSignal, clustered: boolean): Promise<void> {
     if (!this.listeningSeen) {
       await new Promise<void>((resolve, reject) => {
         const fail = (): void => reject(startError(this, signal));
@@ -83,8 +89,8 @@ export class NodeChild {
       if (signal.aborted || !this.running) throw startError(this, signal);
       try {
         const res = await fetch(this.healthUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
-        const body = (await res.json()) as { status?: string };
-        if (res.ok && body.status === 'ok') return;
+        const body = (await res.json()) as { status?: string; cluster?: { registered?: boolean } };
+        if (res.ok && body.status === 'ok' && (!clustered || body.cluster?.registered === true)) return;
       } catch {
         // Not up yet: poll again.
       }
