@@ -4,7 +4,7 @@
  * client ports 0 (each node registers the port it bound). Every process is
  * stopped by its pid; the temp dir is removed by stop().
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,22 +125,42 @@ export class ProcessCluster {
   }
 }
 
-/** Distinct free ports: hold `count` listeners open at once, then close them. */
+/** Lowest port the kernel hands out for outgoing connections (Linux), else the IANA default. */
+function ephemeralPortLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 49_152;
+  } catch {
+    return 49_152;
+  }
+}
+
+const PORT_LOWEST = 12_000;
+const PORT_ATTEMPTS_MAX = 200;
+
+/**
+ * Distinct free ports BELOW the ephemeral range, held open at once, then closed: a port picked
+ * from the ephemeral range can be taken by any outgoing connection (other tests, the nodes
+ * dialling each other) before its node binds it.
+ */
 async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
+  const high = ephemeralPortLow() - 1;
   try {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let attempt = 0; ports.length < count && attempt < PORT_ATTEMPTS_MAX; attempt++) {
+      const port = PORT_LOWEST + Math.floor(Math.random() * (high - PORT_LOWEST));
+      if (ports.includes(port)) continue;
       const s = createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', resolve);
+      const ok = await new Promise<boolean>((resolve) => {
+        s.once('error', () => resolve(false));
+        s.listen(port, '127.0.0.1', () => resolve(true));
       });
-      const a = s.address();
-      if (a === null || typeof a === 'string') throw new Error('listener has no port');
-      ports.push(a.port);
+      if (!ok) continue;
+      servers.push(s);
+      ports.push(port);
     }
+    if (ports.length < count) throw new Error(`found ${ports.length} of ${count} free ports below ${high}`);
     return ports;
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
