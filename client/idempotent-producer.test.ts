@@ -72,6 +72,29 @@ describe('idempotent Producer', () => {
     await producer.close();
   });
 
+  it('a retry the leader is already past (OUT_OF_ORDER_SEQUENCE, expected beyond it) is retried until answered as a duplicate', async () => {
+    const producer = new Producer(client, { idempotent: true, lingerMs: 0, retry: fastRetry });
+    server.fault.dropAfterAppend = true;
+    server.fault.duplicateAsOutOfOrder = 2;
+    const meta = await producer.send('t', { value: 'once', partition: 1 });
+    expect(meta.offset).toBe(0);
+    expect(server.cluster.outOfOrderAnswered).toBe(2);
+    expect(server.cluster.duplicatesAnswered).toBe(1);
+    expect(storedValues(1)).toEqual(['once']);
+    await producer.close();
+  });
+
+  it('a first attempt answered OUT_OF_ORDER_SEQUENCE with nothing before it fails (no endless retry)', async () => {
+    const producer = new Producer(client, { idempotent: true, lingerMs: 0, retry: fastRetry });
+    await producer.send('t', { value: 'a', partition: 1 });
+    // The leader forgets this producer's state on partition 1 and expects another sequence.
+    server.topics.get('t')!.partitions[1]!.producers.get(producer.producerIdentity.producerId)!.nextSequence = 7;
+    await expect(producer.send('t', { value: 'b', partition: 1 })).rejects.toMatchObject({
+      errorName: 'OUT_OF_ORDER_SEQUENCE',
+    });
+    await producer.close();
+  });
+
   it('keeps send order with 5 batches in flight per partition while batches fail and retry', async () => {
     const producer = new Producer(client, {
       idempotent: true,

@@ -94,6 +94,11 @@ interface Fault {
   dropOnApi?: number;
   /** Append, then close the connection without answering, on the next produce. */
   dropAfterAppend?: boolean;
+  /**
+   * Answer the next `count` duplicates with OUT_OF_ORDER_SEQUENCE (expected = the next sequence),
+   * as a real leader does while later batches of the producer are still being appended.
+   */
+  duplicateAsOutOfOrder?: number;
 }
 
 const defaultTopicConfig: TopicConfig = {
@@ -435,6 +440,14 @@ export class FakeServer {
       p.producers.set(h.producerId, state);
     }
     const dup = state.recent.find((r) => r.baseSequence === h.baseSequence);
+    if (dup && (this.fault.duplicateAsOutOfOrder ?? 0) > 0) {
+      this.fault.duplicateAsOutOfOrder = this.fault.duplicateAsOutOfOrder! - 1;
+      this.cluster.outOfOrderAnswered++;
+      return {
+        error: new RaftbusError(ErrorCode.OUT_OF_ORDER_SEQUENCE, { ...details, expected: state.nextSequence }),
+        baseOffset: -1,
+      };
+    }
     if (dup) {
       this.cluster.duplicatesAnswered++;
       return {
