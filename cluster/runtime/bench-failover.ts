@@ -1,11 +1,20 @@
 /**
- * Failover time of a replicated partition, measured from outside: 3 node
- * processes (cluster mode), one partition RF 3, a producer sending one record
- * at a time (acks quorum, idempotent); each round kills -9 the partition
- * leader, then restarts it. Failover = the longest gap between consecutive
- * acknowledgements around the kill. Prints each round, the median and the max.
+ * Failover time of a replicated partition, measured from outside: per round,
+ * a fresh cluster of 3 node processes (cluster mode), one partition RF 3, a
+ * producer sending one record at a time (acks quorum, idempotent, retrying
+ * every 5-50 ms); after 200 records the partition leader is killed -9.
+ * Failover = the longest gap between consecutive acknowledgements after the
+ * kill (which includes the client noticing, the election and the new
+ * leader's catch-up read). Prints each round, the median and the max.
+ * The client reconnects to a broker at most 3 times, 5-50 ms apart: with the
+ * client's default reconnect backoff the gap measured 1.1-2.1 s (the producer
+ * waits on the dead leader's link), with this 0.26-0.38 s.
  *
- *   npx node cluster/runtime/bench-failover.ts [rounds=10]
+ *   npx node cluster/runtime/bench-failover.ts [rounds=5]
+ *
+ * A fresh cluster per round: restarting the killed node in the same client
+ * process hit an uncaught ConnectionClosedError inside the client (see the
+ * cluster wiring report), which this benchmark is not about.
  */
 import { Admin } from '../../client/admin.ts';
 import { RaftbusClient } from '../../client/client.ts';
@@ -13,48 +22,62 @@ import { Producer } from '../../client/producer.ts';
 import { eventually } from '../../client/test-support/eventually.ts';
 import { ProcessCluster } from '../../test/cluster/process-cluster.ts';
 
-const rounds = Number(process.argv[2] ?? 10);
+const rounds = Number(process.argv[2] ?? 5);
+const RECORDS_BEFORE_KILL = 200;
+const WATCH_AFTER_KILL_MS = 3000;
 const ROUND_RECORDS_MAX = 100_000;
-const cluster = await ProcessCluster.start({ nodes: 3 });
-const gaps: number[] = [];
-try {
-  await eventually(async () => (await cluster.metadata(1)).brokers.length === 3, { timeoutMs: 20_000 });
+
+async function round(n: number): Promise<number> {
+  const cluster = await ProcessCluster.start({ nodes: 3 });
   const client = new RaftbusClient({
     brokers: cluster.ids.map((id) => cluster.address(id)),
     metadataMaxAgeMs: 200,
     retry: { attemptsMax: 1000, delayMsMin: 5, delayMsMax: 50 },
+    reconnect: { attemptsMax: 3, delayMsMin: 5, delayMsMax: 50 },
   });
-  await new Admin(client).createTopics([{ name: 'failover', partitions: 1, replicationFactor: 3 }]);
-  const producer = new Producer(client, { acks: 'quorum', lingerMs: 0, idempotent: true, deliveryTimeoutMs: 30_000 });
-  for (let round = 0; round < rounds; round++) {
-    const leader = await eventually(async () => {
-      const p = (await cluster.metadata(cluster.running()[0]!, ['failover'])).topics[0]?.partitions[0];
-      return p && p.leader > 0 && p.isr.length === 3 ? p.leader : 0;
+  try {
+    await eventually(async () => (await cluster.metadata(1)).brokers.length === 3, { timeoutMs: 20_000 });
+    await new Admin(client).createTopics([{ name: 'failover', partitions: 1, replicationFactor: 3 }]);
+    // The client's default backoff (20 ms doubling to 1 s) would dominate the figure.
+    const producer = new Producer(client, {
+      acks: 'quorum',
+      lingerMs: 0,
+      idempotent: true,
+      deliveryTimeoutMs: 30_000,
+      retry: { delayMsMin: 5, delayMsMax: 50, attemptsMax: 1000 },
     });
-    let last = performance.now();
+    let last = 0;
     let gap = 0;
     let killedAt = 0;
+    let leader = 0;
     for (let i = 0; i < ROUND_RECORDS_MAX; i++) {
-      await producer.send('failover', { partition: 0, value: `r${round}-${i}` });
+      await producer.send('failover', { partition: 0, value: `r${n}-${i}` });
       const now = performance.now();
       if (killedAt > 0) gap = Math.max(gap, now - last);
       last = now;
-      if (i === 200) {
+      if (i === RECORDS_BEFORE_KILL) {
+        leader = await eventually(async () => {
+          const p = (await cluster.metadata(1, ['failover'])).topics[0]?.partitions[0];
+          return p && p.leader > 0 && p.isr.length === 3 ? p.leader : 0;
+        });
+        // The metadata round trip is not part of the failover: start the clock at the kill.
         killedAt = performance.now();
         last = killedAt;
         await cluster.kill9(leader);
       }
-      if (killedAt > 0 && now - killedAt > 3000) break;
+      if (killedAt > 0 && now - killedAt > WATCH_AFTER_KILL_MS) break;
     }
-    gaps.push(gap);
-    process.stdout.write(`round ${round + 1}: killed leader ${leader}, longest ack gap ${gap.toFixed(0)} ms\n`);
-    await cluster.startNode(leader);
+    await producer.close();
+    process.stdout.write(`round ${n}: killed leader ${leader}, longest ack gap ${gap.toFixed(0)} ms\n`);
+    return gap;
+  } finally {
+    await client.close();
+    await cluster.stop();
   }
-  await producer.close();
-  await client.close();
-} finally {
-  await cluster.stop();
 }
+
+const gaps: number[] = [];
+for (let n = 1; n <= rounds; n++) gaps.push(await round(n));
 const sorted = [...gaps].sort((a, b) => a - b);
 const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
 process.stdout.write(
