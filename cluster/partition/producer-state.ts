@@ -74,6 +74,14 @@ export class ProducerStateTable {
     return { kind: 'new' };
   }
 
+  /** The remembered batch with the same producer, epoch and base sequence, if any (a retry of an applied batch). */
+  remembered(h: BatchHeader): ProducerBatch | null {
+    const p = this.producers.get(h.producerId);
+    if (!p || p.epoch !== h.producerEpoch) return null;
+    const b = p.batches.find((x) => x.baseSequence === h.baseSequence);
+    return b ? { ...b } : null;
+  }
+
   /** Records a batch that was appended at [baseOffset, baseOffset + recordCount). */
   record(h: BatchHeader, baseOffset: number): void {
     if (h.producerId === NO_PRODUCER_ID) return;

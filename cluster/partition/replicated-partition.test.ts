@@ -148,6 +148,18 @@ describe('ReplicatedPartition: the partition log is the Raft log', () => {
     expect(leader.stateMachine.rejectedAtApply).toBe(0);
   });
 
+  it('a retry of an applied batch while later batches are in flight is a duplicate, not out of order', async () => {
+    c = await PartitionCluster.start();
+    const leader = await c.waitForLeader();
+    const first = await leader.append(batchOf(9, 0, 0, 2));
+    const later = leader.append(batchOf(9, 0, 2, 2)); // in flight while the retry of the first arrives
+    const retry = await leader.append(batchOf(9, 0, 0, 2));
+    expect(retry).toMatchObject({ baseOffset: first.baseOffset, lastOffset: first.lastOffset });
+    await later;
+    const values = dataRecords(await c.logBytes(leader.nodeId, leader.highWatermark)).map((x) => x.value);
+    expect(values).toEqual(['p9-0', 'p9-1', 'p9-2', 'p9-3']);
+  });
+
   it('a retry after failover is deduplicated by the new leader', async () => {
     c = await PartitionCluster.start();
     const leader = await c.waitForLeader();

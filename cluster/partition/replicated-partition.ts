@@ -174,6 +174,9 @@ export class ReplicatedPartition implements Partition {
     const list = this.inflight.get(header.producerId);
     const dup = list?.find((x) => x.producerEpoch === header.producerEpoch && x.baseSequence === header.baseSequence);
     if (dup) return dup.promise;
+    // A retry of a batch that is already applied, while later batches are in flight: answer with its offsets.
+    const applied = this.stateMachine.producers.remembered(header);
+    if (applied) return { baseOffset: applied.baseOffset, lastOffset: applied.lastOffset, appendTimeMs: Date.now() };
     const previous = list?.[list.length - 1];
     if (previous) {
       checkAfterInflight(header, previous);
