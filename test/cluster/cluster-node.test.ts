@@ -97,7 +97,7 @@ describe('raftbus node in cluster mode (3 processes)', () => {
     expect((await cluster.metadata(other, ['orders'])).topics[0]!.error ?? null).toBeNull();
   }, 60_000);
 
-  it('acks quorum through an idempotent producer: kill -9 of the partition leader mid-run loses and duplicates nothing', async () => {
+  it('acks quorum through an idempotent producer: kill -9 of the partition leader mid-run loses and duplicates nothing; the restarted node rejoins the ISR, the preferred replica leads again; /metrics shows it', async () => {
     cluster = await ProcessCluster.start({ nodes: 3 });
     await controllerLeader(cluster);
     await registered(cluster, 3);
@@ -135,5 +135,34 @@ describe('raftbus node in cluster mode (3 processes)', () => {
     }
     expect(values.length).toBe(total);
     expect(values).toEqual(Array.from({ length: total }, (_, i) => `v${i}`));
+
+    // The killed node restarts from its data dir, catches up and, as the preferred replica of
+    // nothing here (RF 3 of 1 partition: replicas[0] decides), rejoins the in-sync set.
+    await cluster.startNode(victim);
+    const leaderNow = (await cluster.metadata(survivor, ['events'])).topics[0]!.partitions[0]!;
+    await eventually(
+      async () => {
+        const p = (await cluster!.metadata(victim, ['events'])).topics[0]!.partitions[0]!;
+        const fromLeader = (await cluster!.metadata(p.leader > 0 ? p.leader : leaderNow.leader, ['events'])).topics[0]!
+          .partitions[0]!;
+        return fromLeader.isr.length === 3 && fromLeader.isr.includes(victim);
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    const preferred = leaderNow.replicas[0]!;
+    await eventually(
+      async () => (await cluster!.metadata(victim, ['events'])).topics[0]!.partitions[0]!.leader === preferred,
+      {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      },
+    );
+    const metrics = await cluster.metricsText(preferred);
+    expect(metrics).toMatch(/raftbus_partitions_led\{node="\d+"\} 1/);
+    expect(metrics).toMatch(/raftbus_raft_term\{group="1",kind="controller"/);
+    expect(metrics).toMatch(/raftbus_raft_sync_seconds_count\{node="\d+",kind="partition"\} [1-9]/);
+    // Produced records were counted by whichever node led while the producer ran.
+    const texts = await Promise.all(cluster.running().map((id) => cluster!.metricsText(id)));
+    expect(texts.some((t) => /raftbus_produced_records_total\{node="\d+"\} [1-9]/.test(t))).toBe(true);
   }, 60_000);
 });

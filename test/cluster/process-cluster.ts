@@ -23,6 +23,8 @@ export class ProcessCluster {
   readonly dir: string;
   readonly raftPorts: Map<number, number>;
   readonly gossipPorts = new Map<number, number>();
+  /** HTTP port (/health, /metrics) of each node. */
+  readonly httpPorts = new Map<number, number>();
   readonly nodes = new Map<number, NodeProcess>();
   private readonly o: ProcessClusterOptions;
 
@@ -33,10 +35,11 @@ export class ProcessCluster {
   }
 
   static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
-    const ports = await freePorts(o.nodes * 2);
+    const ports = await freePorts(o.nodes * 3);
     const raftPorts = new Map(ports.slice(0, o.nodes).map((p, i) => [i + 1, p]));
     const c = new ProcessCluster(o, mkdtempSync(join(tmpdir(), 'raftbus-cluster-')), raftPorts);
-    if (o.gossip) for (const [i, p] of ports.slice(o.nodes).entries()) c.gossipPorts.set(i + 1, p);
+    if (o.gossip) for (const [i, p] of ports.slice(o.nodes, o.nodes * 2).entries()) c.gossipPorts.set(i + 1, p);
+    for (const [i, p] of ports.slice(o.nodes * 2).entries()) c.httpPorts.set(i + 1, p);
     try {
       await Promise.all([...raftPorts.keys()].map((id) => c.startNode(id)));
     } catch (err) {
@@ -75,6 +78,8 @@ export class ProcessCluster {
         String(this.raftPorts.get(id)),
         '--peers',
         peers,
+        '--http-port',
+        String(this.httpPorts.get(id)),
         '--controller-voters',
         String(this.o.controllerVoters ?? Math.min(3, this.o.nodes)),
         ...(this.o.gossip
@@ -116,6 +121,12 @@ export class ProcessCluster {
     } finally {
       conn.close();
     }
+  }
+
+  /** The node's /metrics text. */
+  async metricsText(id: number): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.httpPorts.get(id)}/metrics`);
+    return res.text();
   }
 
   async stop(): Promise<void> {
