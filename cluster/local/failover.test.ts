@@ -3,7 +3,8 @@
  * launcher: kill -9 the node leading most partitions while an idempotent
  * producer runs; every send resolves, every record is stored exactly once,
  * in per-key order, at the offset its send reported. The killed node then
- * restarts and becomes healthy again (registered with the controller).
+ * restarts, registers again, catches up and takes back the leadership of the
+ * partitions whose preferred leader it is (issue #4's first two acceptance checks).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,11 @@ import { Admin } from '../../client/admin.ts';
 import { RaftbusClient } from '../../client/client.ts';
 import { Consumer } from '../../client/consumer.ts';
 import { Producer, type RecordMetadata } from '../../client/producer.ts';
+import { eventually } from '../../client/test-support/eventually.ts';
 import { detectMode, type LocalCluster, startLocalCluster } from '../local.ts';
 
 const clustered = detectMode() === 'cluster';
-const recordsTotal = 20_000;
+const recordsTotal = 200_000;
 const keysTotal = 600;
 
 let dir: string;
@@ -33,7 +35,7 @@ afterAll(async () => {
 });
 
 describe.runIf(clustered)('client failover on a real cluster', () => {
-  it('kill -9 of the busiest leader mid-run: no error, every record once and in order; the node comes back', async () => {
+  it('kill -9 of the busiest leader mid-run: no error, every record once and in order; the node comes back and leads again', async () => {
     const c = cluster!;
     const client = new RaftbusClient({ brokers: c.nodes.map((n) => n.client) });
     try {
@@ -93,6 +95,23 @@ describe.runIf(clustered)('client failover on a real cluster', () => {
         cluster?: { registered?: boolean };
       };
       expect(health).toMatchObject({ status: 'ok', cluster: { registered: true } });
+
+      // Rebalancing: the victim is the preferred (first) replica of some partitions and leads them again,
+      // which it can only do once caught up (a Raft leader holds every committed entry).
+      const preferred = info.partitions.filter((p) => p.replicas[0] === victim).map((p) => p.partition);
+      expect(preferred.length).toBeGreaterThan(0);
+      await eventually(
+        async () => {
+          const now = await client.topic('failover', { refresh: true });
+          const back = now.partitions.filter((p) => preferred.includes(p.partition) && p.leader === victim);
+          return back.length === preferred.length;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const after = new Producer(client, { lingerMs: 2 });
+      const m = await after.send('failover', { key: 'after-restart', value: 'x' });
+      expect(m.offset).toBeGreaterThanOrEqual(0);
+      await after.close();
     } finally {
       await client.close();
     }
