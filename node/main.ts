@@ -198,7 +198,16 @@ export async function runNodeCli(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason }));
-  const node = await startNode(config, { logger, processMetrics: true });
+  let node: RunningNode;
+  try {
+    node = await startNode(config, { logger, processMetrics: true });
+  } catch (err) {
+    // The CLI wrapper leaves `node`'s exit code to this function: a failed start must not exit 0.
+    const e = err as Error;
+    process.stderr.write(`raftbus node: ${e.name}: ${e.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const raft = node.raftPort === null ? '' : ` raft=${node.raftPort}`;
   process.stdout.write(
     `raftbus node ${node.nodeId} listening on ${node.host}:${node.port} data=${node.dataDir}${raft}\n`,
