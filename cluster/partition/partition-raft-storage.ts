@@ -29,13 +29,12 @@ import { readBatchHeader, splitBatches, stampBatch, validateBatch } from '../../
 import { defaultLogConfig } from '../../node/storage/config.ts';
 import { FileLog, type FileLogOptions } from '../../node/storage/file-log.ts';
 import type { LogConfig } from '../../node/storage/log.ts';
-import { decodeConfChange } from '../raft/core/config.ts';
+import { applyConfChangeTo, decodeConfChange } from '../raft/core/conf-change.ts';
 import { invariant, SnapshotOutOfDateError, StorageGapError } from '../raft/core/errors.ts';
 import { HardStateFile } from '../raft/storage/hard-state-file.ts';
 import type { RaftStorage } from '../raft/storage/raft-storage.ts';
 import {
   CompactedError,
-  type ConfChange,
   type ConfState,
   type Entry,
   EntryType,
@@ -112,25 +111,6 @@ const OPEN_READ_BYTES = 1024 * 1024;
 
 function cloneConf(c: ConfState): ConfState {
   return { voters: [...c.voters], learners: [...c.learners], votersOutgoing: [...c.votersOutgoing] };
-}
-
-/** The same single-server rule the core applies (RaftNode.applyConfChange). */
-export function applyConfChangeTo(conf: ConfState, cc: ConfChange): ConfState {
-  const voters = new Set(conf.voters);
-  const learners = new Set(conf.learners);
-  for (const c of cc.changes) {
-    if (c.type === 'addVoter') {
-      learners.delete(c.nodeId);
-      voters.add(c.nodeId);
-    } else if (c.type === 'addLearner') {
-      voters.delete(c.nodeId);
-      learners.add(c.nodeId);
-    } else {
-      voters.delete(c.nodeId);
-      learners.delete(c.nodeId);
-    }
-  }
-  return { voters: [...voters], learners: [...learners], votersOutgoing: [] };
 }
 
 export class PartitionRaftStorage implements RaftStorage {

@@ -1,4 +1,4 @@
-import type { ConfChange, ConfChangeType } from '../types.ts';
+import type { ConfChange, ConfChangeType, ConfState } from '../types.ts';
 import { ConfChangeDecodeError } from './errors.ts';
 
 /**
@@ -50,4 +50,30 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
     changes.push({ type, nodeId });
   }
   return { changes };
+}
+
+/**
+ * The configuration after one single-server change (no joint state): addVoter
+ * promotes or adds, addLearner demotes or adds, removeVoter removes either role.
+ * The one rule every holder of a configuration applies (the core, the storages).
+ */
+export function applyConfChangeTo(
+  conf: { voters: Iterable<number>; learners: Iterable<number> },
+  cc: ConfChange,
+): ConfState {
+  const voters = new Set(conf.voters);
+  const learners = new Set(conf.learners);
+  for (const c of cc.changes) {
+    if (c.type === 'addVoter') {
+      learners.delete(c.nodeId);
+      voters.add(c.nodeId);
+    } else if (c.type === 'addLearner') {
+      voters.delete(c.nodeId);
+      learners.add(c.nodeId);
+    } else {
+      voters.delete(c.nodeId);
+      learners.delete(c.nodeId);
+    }
+  }
+  return { voters: [...voters], learners: [...learners], votersOutgoing: [] };
 }

@@ -1,4 +1,4 @@
-export { decodeConfChange, encodeConfChange } from './conf-change.ts';
+export { applyConfChangeTo, decodeConfChange, encodeConfChange } from './conf-change.ts';
 export { defaultRaftConfig, validateRaftConfig } from './config.ts';
 export { entryBytes, entryOverheadBytes } from './entry-size.ts';
 export {

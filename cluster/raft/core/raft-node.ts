@@ -36,7 +36,7 @@ import {
   type Role,
   type SoftState,
 } from '../types.ts';
-import { decodeConfChange, encodeConfChange } from './conf-change.ts';
+import { applyConfChangeTo, decodeConfChange, encodeConfChange } from './conf-change.ts';
 import { validateRaftConfig } from './config.ts';
 import { entriesBytes, payloadBytes } from './entry-size.ts';
 import { invariant, RaftUsageError } from './errors.ts';
@@ -199,21 +199,8 @@ export class RaftNode implements RaftCore {
   }
 
   applyConfChange(cc: ConfChange): ConfState {
-    const voters = new Set(this.trk.voters);
-    const learners = new Set(this.trk.learners);
-    for (const c of cc.changes) {
-      if (c.type === 'addVoter') {
-        learners.delete(c.nodeId);
-        voters.add(c.nodeId);
-      } else if (c.type === 'addLearner') {
-        voters.delete(c.nodeId);
-        learners.add(c.nodeId);
-      } else {
-        voters.delete(c.nodeId);
-        learners.delete(c.nodeId);
-      }
-    }
-    this.trk.setConf({ voters: [...voters], learners: [...learners], votersOutgoing: [] }, this.log.lastIndex() + 1);
+    const next = applyConfChangeTo({ voters: this.trk.voters, learners: this.trk.learners }, cc);
+    this.trk.setConf(next, this.log.lastIndex() + 1);
     if (this.role === 'leader') {
       if (!this.trk.isVoter(this.id)) {
         // Removed (or demoted) leader: the change is committed, so step down. Hand over to
