@@ -34,6 +34,7 @@ export class NodeMetrics {
   readonly producedBytes: Counter;
   readonly producedRecords: Counter;
   readonly fetchedBytes: Counter;
+  readonly fetchedRecords: Counter;
   private sources: MetricsSources | null = null;
 
   constructor(options: { defaultMetrics?: boolean; nodeId?: number } = {}) {
@@ -76,6 +77,11 @@ export class NodeMetrics {
     this.fetchedBytes = new Counter({
       name: 'raftbus_fetched_bytes_total',
       help: 'Record batch bytes returned by fetches.',
+      registers,
+    });
+    this.fetchedRecords = new Counter({
+      name: 'raftbus_fetched_records_total',
+      help: 'Records in the batches returned by fetches (from the batch headers).',
       registers,
     });
     const metrics = this;

@@ -47,6 +47,7 @@ import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
 import { FRAME_HEADER_BYTES } from '../protocol/frame.ts';
 import { checkTopicName, topicNameProblem } from '../protocol/validate.ts';
 import type { Logger } from '../server/logger.ts';
+import { readBatchHeader } from '../storage/batch.ts';
 import type { LogConfig, PartitionLog } from '../storage/log.ts';
 import { Wakeup } from './append-signal.ts';
 import type { ClusterCatalogue } from './cluster-catalogue.ts';
@@ -94,6 +95,19 @@ interface ReadOnceResult {
   raw: Uint8Array[];
   bytes: number;
   anyError: boolean;
+}
+
+/** Records in whole batches laid back to back, from their headers (no record is decoded). */
+function recordsIn(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.byteLength; ) {
+      const h = readBatchHeader(chunk, at);
+      n += h.recordCount;
+      at += h.batchBytes;
+    }
+  }
+  return n;
 }
 
 /** Bound on long-poll rounds in one fetch; each round needs an append, so this is only a backstop. */
@@ -604,7 +618,10 @@ export class Broker {
         }
         const left = deadline - Date.now();
         if (last.bytes >= req.minBytes || last.anyError || left <= 0 || signal?.aborted || this.shuttingDown) {
-          if (last.bytes > 0) this.metrics?.fetchedBytes.inc(last.bytes);
+          if (last.bytes > 0 && this.metrics) {
+            this.metrics.fetchedBytes.inc(last.bytes);
+            this.metrics.fetchedRecords.inc(recordsIn(last.raw));
+          }
           return { body: { partitions: last.results }, raw: last.raw };
         }
         if (round >= FETCH_ROUNDS_MAX) throw new Error(`fetch long-poll passed ${FETCH_ROUNDS_MAX} rounds`);

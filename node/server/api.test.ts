@@ -256,16 +256,22 @@ describe('http', () => {
     await c.close();
   });
 
-  it('serves /metrics counting requests by api and outcome, and appended bytes', async () => {
+  it('serves /metrics counting requests by api and outcome, appended bytes and fetched records', async () => {
     t = await startTestNode();
     const c = await connected(t.node.port);
     await c.call(ApiKey.CreateTopics, { topics: [{ name: 'm', partitions: 1 }] });
-    const b = batchOf(['one']);
+    const b = batchOf(['one', 'two', 'three']);
     await c.call(
       ApiKey.Produce,
       { acks: 1, timeoutMs: 1000, partitions: [{ topic: 'm', partition: 0, batchBytes: b.byteLength }] },
       [b],
     );
+    await c.call(ApiKey.Fetch, {
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      partitions: [{ topic: 'm', partition: 0, offset: 0, maxBytes: 1 << 20 }],
+    });
     await c.request(4242, {});
     const res = await fetch(`http://127.0.0.1:${t.node.httpPort}/metrics`);
     expect(res.status).toBe(200);
@@ -273,6 +279,8 @@ describe('http', () => {
     expect(text).toMatch(/raftbus_requests_total\{api="Produce",outcome="ok",node="1"\} 1/);
     expect(text).toMatch(/raftbus_requests_total\{api="unknown",outcome="UNKNOWN_API",node="1"\} 1/);
     expect(text).toMatch(new RegExp(`raftbus_produced_bytes_total\\{node="1"\\} ${b.byteLength}`));
+    expect(text).toMatch(/raftbus_produced_records_total\{node="1"\} 3/);
+    expect(text).toMatch(/raftbus_fetched_records_total\{node="1"\} 3/);
     expect(text).toMatch(/raftbus_connections\{node="1"\} 1/);
     expect(text).toMatch(/raftbus_topics\{node="1"\} 1/);
     await c.close();
