@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Broker } from '../../node/broker/broker.ts';
 import type { ClusterCatalogue } from '../../node/broker/cluster-catalogue.ts';
-import { mapError, unknownPartition } from '../../node/broker/errors.ts';
+import { mapError, topicMetadataProblem } from '../../node/broker/errors.ts';
 import { pickOverrides, resolveTopicConfig } from '../../node/broker/topic-config.ts';
 import type { NodeConfig } from '../../node/config.ts';
 import {
@@ -35,7 +35,7 @@ import {
   type TopicResult,
 } from '../../node/protocol/api.ts';
 import { ErrorCode, RaftbusError } from '../../node/protocol/errors.ts';
-import { checkTopicName, topicNameProblem } from '../../node/protocol/validate.ts';
+import { checkTopicName } from '../../node/protocol/validate.ts';
 import type { Logger } from '../../node/server/logger.ts';
 import {
   Controller,
@@ -485,16 +485,9 @@ export class ClusterNode implements ClusterCatalogue {
     const image = this.controller.metadata;
     const names = req.topics ?? [...image.topics.keys()].sort();
     const topics = names.map((name): TopicMetadata => {
-      const problem = topicNameProblem(name);
-      if (problem !== null) {
-        return {
-          name,
-          error: new RaftbusError(ErrorCode.INVALID_TOPIC, { topic: name, detail: problem }).toWire(),
-          partitions: [],
-        };
-      }
       const t = image.topics.get(name);
-      if (!t) return { name, error: unknownPartition({ topic: name, partition: -1 }).toWire(), partitions: [] };
+      const problem = topicMetadataProblem(name, t !== undefined);
+      if (problem !== null || !t) return problem!;
       return {
         name,
         error: null,

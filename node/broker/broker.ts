@@ -45,14 +45,14 @@ import {
 } from '../protocol/api.ts';
 import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
 import { FRAME_HEADER_BYTES } from '../protocol/frame.ts';
-import { checkTopicName, topicNameProblem } from '../protocol/validate.ts';
+import { checkTopicName } from '../protocol/validate.ts';
 import type { Logger } from '../server/logger.ts';
 import { readBatchHeader } from '../storage/batch.ts';
 import type { LogConfig, PartitionLog } from '../storage/log.ts';
 import { Wakeup } from './append-signal.ts';
 import type { ClusterCatalogue } from './cluster-catalogue.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
-import { mapError, type PartitionRef, unknownPartition } from './errors.ts';
+import { mapError, type PartitionRef, topicMetadataProblem, unknownPartition } from './errors.ts';
 import { type Acks as AppendAcks, LocalPartition, type Partition, requireLeader } from './partition.ts';
 import { pickOverrides, resolveTopicConfig, toLogConfig } from './topic-config.ts';
 import { type StoredTopic, TopicStore } from './topic-store.ts';
@@ -339,16 +339,9 @@ export class Broker {
     if (this.cluster) return this.cluster.metadata(req);
     const names = req.topics ?? this.topicNames();
     const topics = names.map((name): TopicMetadata => {
-      const problem = topicNameProblem(name);
-      if (problem !== null) {
-        return {
-          name,
-          error: new RaftbusError(ErrorCode.INVALID_TOPIC, { topic: name, detail: problem }).toWire(),
-          partitions: [],
-        };
-      }
       const t = this.topics.get(name);
-      if (!t) return { name, error: unknownPartition({ topic: name, partition: -1 }).toWire(), partitions: [] };
+      const problem = topicMetadataProblem(name, t !== undefined);
+      if (problem !== null || !t) return problem!;
       return {
         name,
         error: null,

@@ -3,7 +3,9 @@
  * error type. Storage errors keep their meaning; anything unexpected becomes
  * UNKNOWN_SERVER_ERROR and is flagged so the caller logs it.
  */
+import type { TopicMetadata } from '../protocol/api.ts';
 import { ErrorCode, RaftbusError } from '../protocol/errors.ts';
+import { topicNameProblem } from '../protocol/validate.ts';
 import { BatchFormatError } from '../storage/batch.ts';
 import {
   AppendQueueFullError,
@@ -69,4 +71,18 @@ export function mapError(err: unknown, ref: PartitionRef, shuttingDown: boolean)
 
 export function unknownPartition(ref: PartitionRef): RaftbusError {
   return new RaftbusError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic: ref.topic, partition: ref.partition });
+}
+
+/**
+ * The metadata entry of a topic that cannot be described (an invalid name, or
+ * no such topic), or null when `exists` and the name is valid.
+ */
+export function topicMetadataProblem(name: string, exists: boolean): TopicMetadata | null {
+  const problem = topicNameProblem(name);
+  if (problem !== null) {
+    const error = new RaftbusError(ErrorCode.INVALID_TOPIC, { topic: name, detail: problem }).toWire();
+    return { name, error, partitions: [] };
+  }
+  if (!exists) return { name, error: unknownPartition({ topic: name, partition: -1 }).toWire(), partitions: [] };
+  return null;
 }
