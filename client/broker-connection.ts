@@ -6,9 +6,15 @@
  */
 import { Backoff, type BackoffOptions, sleep } from './backoff.ts';
 import { Connection, type ConnectionOptions, type RequestOptions, type Response } from './connection.ts';
-import { abortReason, ClientClosedError, isRetriable } from './errors.ts';
+import { abortReason, ClientClosedError, ConnectionClosedError, isRetriable } from './errors.ts';
 
-export const reconnectDefaults: BackoffOptions = { delayMsMin: 50, delayMsMax: 2_000, attemptsMax: 6 };
+/**
+ * Kafka's reconnect.backoff.ms=50 growing to reconnect.backoff.max.ms=1000.
+ * `attemptsMax` bounds only the first connect of a link; once a link has been
+ * connected, a broken connection is retried once per request and then gated
+ * per node (see `get`), so callers fail fast and go elsewhere.
+ */
+export const reconnectDefaults: BackoffOptions = { delayMsMin: 50, delayMsMax: 1_000, attemptsMax: 6 };
 
 export class BrokerConnection {
   readonly options: ConnectionOptions;
@@ -16,10 +22,17 @@ export class BrokerConnection {
   private current: Connection | null = null;
   private connecting: Promise<Connection> | null = null;
   private closed = false;
+  /** True once a connection was open: from then on a lost connection fails callers fast. */
+  private everConnected = false;
+  /** Per-node reconnect gate after a failed reconnect: no attempt before this time (ms). */
+  private nextAttemptAtMs = 0;
+  private readonly gate: Backoff;
 
   constructor(options: ConnectionOptions, reconnect: BackoffOptions = reconnectDefaults) {
     this.options = options;
     this.reconnect = reconnect;
+    // The gate's delays grow to delayMsMax and stay there; it never gives up (the callers' retry budgets do).
+    this.gate = new Backoff({ ...reconnect, attemptsMax: Number.MAX_SAFE_INTEGER });
   }
 
   get address(): string {
@@ -31,18 +44,38 @@ export class BrokerConnection {
     return this.current && !this.current.isClosed ? this.current : null;
   }
 
+  /** True while a connect attempt is under way. */
+  get isConnecting(): boolean {
+    return this.connecting !== null;
+  }
+
   /** A live connection: the current one, or a new one (with retries). */
   get(options: { signal?: AbortSignal } = {}): Promise<Connection> {
     if (this.closed) return Promise.reject(new ClientClosedError(`link to ${this.address} is closed`));
     const live = this.live;
     if (live) return Promise.resolve(live);
+    const signal = options.signal;
+    // A caller that already gave up starts no attempt: nobody would observe its outcome.
+    if (signal?.aborted) return Promise.reject(abortReason(signal, `connect to ${this.address}`));
     if (!this.connecting) {
+      if (this.everConnected && Date.now() < this.nextAttemptAtMs) {
+        // This node's connection broke and a reconnect failed: callers do not wait out its
+        // growing backoff, they fail now (retriable) and may route elsewhere (a new leader).
+        return Promise.reject(
+          new ConnectionClosedError(
+            `${this.address} is unreachable; next reconnect in ${this.nextAttemptAtMs - Date.now()} ms`,
+          ),
+        );
+      }
       // The shared attempt is not tied to one caller's signal; each caller races its own below.
-      this.connecting = this.connectWithRetry().finally(() => {
+      const attempt = this.everConnected ? this.reconnectOnce() : this.connectWithRetry();
+      this.connecting = attempt.finally(() => {
         this.connecting = null;
       });
+      // Every caller may give up (an aborted signal) before it settles: its rejection must
+      // never surface as an unhandled rejection in the host process.
+      this.connecting.catch(() => {});
     }
-    const signal = options.signal;
     if (!signal) return this.connecting;
     return raceSignal(this.connecting, signal, `connect to ${this.address}`);
   }
@@ -63,6 +96,24 @@ export class BrokerConnection {
     this.current = null;
   }
 
+  /** One attempt to reopen a connection that was open before; a failure arms the per-node gate. */
+  private async reconnectOnce(): Promise<Connection> {
+    try {
+      const conn = await Connection.open(this.options);
+      if (this.closed) {
+        conn.close();
+        throw new ClientClosedError(`link to ${this.address} is closed`);
+      }
+      this.current = conn;
+      this.gate.reset();
+      this.nextAttemptAtMs = 0;
+      return conn;
+    } catch (err) {
+      if (!this.closed) this.nextAttemptAtMs = Date.now() + this.gate.next();
+      throw err;
+    }
+  }
+
   private async connectWithRetry(): Promise<Connection> {
     const backoff = new Backoff(this.reconnect);
     for (;;) {
@@ -73,6 +124,7 @@ export class BrokerConnection {
           throw new ClientClosedError(`link to ${this.address} is closed`);
         }
         this.current = conn;
+        this.everConnected = true;
         return conn;
       } catch (err) {
         if (this.closed || !isRetriable(err)) throw err;

@@ -240,7 +240,17 @@ export class RaftbusClient {
     const body: MetadataRequest = { topics };
     const res = await this.callAny<MetadataResponse>(ApiKey.Metadata, body, [], options);
     const now = Date.now();
-    for (const b of res.body.brokers ?? []) this.brokers.set(b.nodeId, b);
+    for (const b of res.body.brokers ?? []) {
+      const link = this.links.get(b.nodeId);
+      // The node restarted on another address: the old link would only ever be refused. Dropped, not
+      // closed: requests still on it fail (retriable) by themselves and the next one uses the new address.
+      // A bootstrap link keeps its own address; it stops standing for the node unless it is live as it.
+      const moved = link !== undefined && link.address !== `${b.host}:${b.port}`;
+      if (moved && (!this.bootstrap.includes(link) || link.live?.server?.nodeId !== b.nodeId)) {
+        this.links.delete(b.nodeId);
+      }
+      this.brokers.set(b.nodeId, b);
+    }
     for (const t of res.body.topics ?? []) {
       if (t.error) {
         if (t.error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code) this.topics.delete(t.name);

@@ -112,7 +112,10 @@ export const producerDefaults = {
   maxBlockMs: 60_000,
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
-  retry: { delayMsMin: 20, delayMsMax: 1_000, attemptsMax: 10 } satisfies BackoffOptions,
+  // Kafka: retry.backoff.ms=100, retries bounded by delivery.timeout.ms. A failover (election plus the
+  // client finding the new leader) takes a few hundred ms: retries start at 20 ms and stay at most 100 ms
+  // apart so the first send after the election is not held back; the delivery timeout bounds the total.
+  retry: { delayMsMin: 20, delayMsMax: 100, attemptsMax: 1_000 } satisfies BackoffOptions,
   /** undefined = idempotent where the node supports it (see ProducerOptions.idempotent). */
   idempotent: undefined as boolean | undefined,
 };
@@ -422,6 +425,8 @@ export class Producer {
       this.producerIdPromise = this.initProducerId().finally(() => {
         this.producerIdPromise = null;
       });
+      // Observed here too: a caller whose signal aborted first leaves the request with no other handler.
+      this.producerIdPromise.catch(() => {});
     }
     return raceAbort(this.producerIdPromise, signal, 'send');
   }
