@@ -12,9 +12,9 @@
  *
  *   npx node cluster/runtime/bench-failover.ts [rounds=5]
  *
- * A fresh cluster per round: restarting the killed node in the same client
- * process hit an uncaught ConnectionClosedError inside the client (see the
- * cluster wiring report), which this benchmark is not about.
+ * A fresh cluster per round, so every round starts from three in-sync
+ * replicas. (Killing and restarting a node under one client process is
+ * covered by client/broker-restart.test.ts.)
  */
 import { Admin } from '../../client/admin.ts';
 import { RaftbusClient } from '../../client/client.ts';
