@@ -126,6 +126,12 @@ export const idempotentInFlightMax = 5;
 const SEQUENCE_MODULUS = 2 ** 31;
 /** How long a node whose connection broke is asked for metadata only as a last resort. */
 const suspectNodeMs = 5_000;
+/**
+ * Least time between two metadata refreshes of one topic. While a partition
+ * has no leader (an election) each refresh answers "none" and the pump asks
+ * again: without this gap that is a metadata request per round trip.
+ */
+const metadataRefreshGapMs = 25;
 
 const acksWire = { none: Acks.none, leader: Acks.leader, quorum: Acks.quorum } as const;
 
@@ -227,6 +233,8 @@ export class Producer {
   private retryTimer: NodeJS.Timeout | null = null;
   private pumpScheduled = false;
   private metadataPending = new Set<string>();
+  /** Topic -> when its last metadata refresh started (ms); one entry per topic this producer sends to. */
+  private readonly metadataRefreshedAtMs = new Map<string, number>();
   private closed = false;
   private readonly counters = { recordsSent: 0, recordsFailed: 0, batchesSent: 0, requestsSent: 0, retries: 0 };
 
@@ -697,6 +705,16 @@ export class Producer {
   private refreshTopic(topic: string): void {
     if (this.metadataPending.has(topic)) return;
     this.metadataPending.add(topic);
+    const waitMs = (this.metadataRefreshedAtMs.get(topic) ?? 0) + metadataRefreshGapMs - Date.now();
+    if (waitMs > 0) {
+      setTimeout(() => this.startRefresh(topic), waitMs);
+      return;
+    }
+    this.startRefresh(topic);
+  }
+
+  private startRefresh(topic: string): void {
+    this.metadataRefreshedAtMs.set(topic, Date.now());
     this.client
       .topic(topic, { refresh: true })
       .catch((err: unknown) => {

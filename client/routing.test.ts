@@ -9,6 +9,7 @@ import { decodeBatch } from '../node/storage/batch.ts';
 import { RaftbusClient } from './client.ts';
 import { type ConsumedRecord, Consumer } from './consumer.ts';
 import { Producer } from './producer.ts';
+import { eventually } from './test-support/eventually.ts';
 import { FakeServer } from './test-support/fake-server.ts';
 
 let servers: FakeServer[];
@@ -167,6 +168,26 @@ describe('routing', () => {
     const next = await take(consumer, 1);
     expect((await later).offset).toBe(5);
     expect(next.map((r) => [r.offset, Buffer.from(r.value).toString()])).toEqual([[5, 'three']]);
+    await producer.close();
+  });
+
+  it('while a partition has no leader (an election), the producer asks for metadata at a bounded rate', async () => {
+    const producer = new Producer(client, { lingerMs: 0 });
+    await producer.send('t', { value: 'before', partition: 0 });
+    const metadataRequests = (): number => servers.reduce((n, s) => n + (s.requestCounts.get(ApiKey.Metadata) ?? 0), 0);
+    node(1).moveLeader('t', 0, -1);
+    client.invalidateTopic('t');
+    const before = metadataRequests();
+    const startedMs = Date.now();
+    const during = producer.send('t', { value: 'during', partition: 0 });
+    during.catch(() => {}); // awaited below; if an assertion fails first, closing the client rejects it
+    await eventually(() => metadataRequests() - before >= 6);
+    // The send's own lookup and the first refresh go at once; the next four are 25 ms gaps apart at least
+    // (without the gap: one refresh per round trip, six within a few ms).
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(75);
+    node(1).moveLeader('t', 0, 2);
+    expect((await during).partition).toBe(0);
+    expect(storedValues(0)).toEqual(['before', 'during']);
     await producer.close();
   });
 });
