@@ -157,7 +157,14 @@ describe('raftbus node in cluster mode (3 processes)', () => {
         intervalMs: 100,
       },
     );
-    const metrics = await cluster.metricsText(preferred);
+    // The victim may learn of the new term before the preferred node's own gauge is scraped: wait for the gauge.
+    const metrics = await eventually(
+      async () => {
+        const text = await cluster!.metricsText(preferred);
+        return /raftbus_partitions_led\{node="\d+"\} 1/.test(text) ? text : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(metrics).toMatch(/raftbus_partitions_led\{node="\d+"\} 1/);
     expect(metrics).toMatch(/raftbus_raft_term\{group="1",kind="controller"/);
     expect(metrics).toMatch(/raftbus_raft_sync_seconds_count\{node="\d+",kind="partition"\} [1-9]/);
