@@ -6,7 +6,7 @@
  */
 import { Backoff, type BackoffOptions, sleep } from './backoff.ts';
 import { Connection, type ConnectionOptions, type RequestOptions, type Response } from './connection.ts';
-import { abortReason, ClientClosedError, ConnectionClosedError, isRetriable } from './errors.ts';
+import { abortReason, ClientClosedError, ConnectionClosedError, isRetriable, raceAbort } from './errors.ts';
 
 /**
  * Kafka's reconnect.backoff.ms=50 growing to reconnect.backoff.max.ms=1000.
@@ -77,7 +77,7 @@ export class BrokerConnection {
       this.connecting.catch(() => {});
     }
     if (!signal) return this.connecting;
-    return raceSignal(this.connecting, signal, `connect to ${this.address}`);
+    return raceAbort(this.connecting, signal, `connect to ${this.address}`);
   }
 
   async request<B>(
@@ -134,22 +134,4 @@ export class BrokerConnection {
       }
     }
   }
-}
-
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal, what));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal, what));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

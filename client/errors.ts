@@ -136,3 +136,23 @@ export function abortReason(signal: AbortSignal, what: string, timeoutMs?: numbe
   }
   return new AbortError(`${what} was aborted`, { cause: reason });
 }
+
+/** `p`, or the signal's abort reason if the signal fires first (listener removed either way). */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal, what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

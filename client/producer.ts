@@ -56,6 +56,7 @@ import {
   isRetriable,
   ProtocolError,
   RecordTooLargeError,
+  raceAbort,
   TimeoutError,
 } from './errors.ts';
 import { partitionForKey, StickyPartitioner } from './partitioner.ts';
@@ -941,23 +942,3 @@ export class Producer {
 }
 
 export type { RecordMetadata };
-
-/** `p`, or the signal's abort reason if it fires first. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(abortReason(signal, what));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal, what));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
