@@ -8,13 +8,11 @@
  */
 import path from 'node:path';
 import type { RaftGroup } from '../../cluster/raft/driver/raft-group.ts';
-import { IntervalTicker } from '../../cluster/raft/driver/ticker.ts';
 import { parseKvArgs } from '../../cluster/raft/examples/kv-args.ts';
-import { MultiRaftHost } from '../../cluster/raft/multiraft/multiraft-host.ts';
+import { hostFromKvArgs } from '../../cluster/raft/examples/kv-host.ts';
 import { FileLogStorage } from '../../cluster/raft/storage/file-storage.ts';
 import { MemoryRaftStorage } from '../../cluster/raft/storage/memory-raft-storage.ts';
 import type { RaftStorage } from '../../cluster/raft/storage/raft-storage.ts';
-import { TcpTransport } from '../../cluster/raft/transport/tcp-transport.ts';
 import { CountStateMachine } from './count-state-machine.ts';
 
 function takeFlag(argv: string[], name: string, fallback: string): string {
@@ -33,24 +31,7 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(groups) || groups < 1 || groups > 100_000) throw new RangeError('--groups: 1..100000');
   // Same flags as kv-node for the rest (the client port is unused here).
   const args = parseKvArgs([...argv, '--client-port', '0']);
-  const self = args.peers.get(args.id)!;
-  const transport = new TcpTransport({
-    localId: args.id,
-    listenHost: self.host,
-    listenPort: self.port,
-    peers: new Map([...args.peers].filter(([id]) => id !== args.id)),
-    clusterTag: 'raftbus-idle-bench',
-  });
-  const voters = [...args.peers.keys()];
-  const host = new MultiRaftHost({
-    nodeId: args.id,
-    transport,
-    ticker: new IntervalTicker(args.tickMs),
-    peers: voters,
-    tuning: { electionTicks: args.electionTicks, heartbeatTicks: args.heartbeatTicks },
-    quiesce,
-    groupsMax: groups,
-  });
+  const { host, voters } = hostFromKvArgs(args, 'raftbus-idle-bench', { quiesce, groupsMax: groups });
   const all: RaftGroup[] = [];
   for (let g = 1; g <= groups; g++) {
     const storage: RaftStorage = memory

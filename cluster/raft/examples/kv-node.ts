@@ -7,11 +7,9 @@
  *     --data-dir /tmp/kv1 --client-port 8001
  */
 import path from 'node:path';
-import { IntervalTicker } from '../driver/ticker.ts';
-import { MultiRaftHost } from '../multiraft/multiraft-host.ts';
 import { FileLogStorage } from '../storage/file-storage.ts';
-import { TcpTransport } from '../transport/tcp-transport.ts';
 import { kvUsage, parseKvArgs } from './kv-args.ts';
+import { hostFromKvArgs } from './kv-host.ts';
 import { createKvServer } from './kv-http.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
 
@@ -25,22 +23,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n${kvUsage}\n`);
     process.exit(2);
   }
+  const { host, voters } = hostFromKvArgs(args, 'raftbus-kv');
   const self = args.peers.get(args.id)!;
-  const transport = new TcpTransport({
-    localId: args.id,
-    listenHost: self.host,
-    listenPort: self.port,
-    peers: new Map([...args.peers].filter(([id]) => id !== args.id)),
-    clusterTag: 'raftbus-kv',
-  });
-  const voters = [...args.peers.keys()];
-  const host = new MultiRaftHost({
-    nodeId: args.id,
-    transport,
-    ticker: new IntervalTicker(args.tickMs),
-    peers: voters,
-    tuning: { electionTicks: args.electionTicks, heartbeatTicks: args.heartbeatTicks },
-  });
   const sm = new KvStateMachine();
   const storage = FileLogStorage.open({ dir: path.join(args.dataDir, `g${kvGroupId}`), bootstrapConf: { voters } });
   const group = host.createGroup(kvGroupId, {
