@@ -77,6 +77,11 @@ export interface NodeConfig {
   suspectAfterMs: number;
   /** ...and dead after this long. */
   deadAfterMs: number;
+  /**
+   * TEST-ONLY: partition logs keep unsynced writes in process memory until fdatasync, so kill -9
+   * loses them like a power cut does (chaos tests run with it on).
+   */
+  simulatePowerLoss: boolean;
 }
 
 /** One `--peers` entry: `id=host:raftPort`. */
@@ -138,6 +143,7 @@ export function defaultNodeConfig(): NodeConfig {
     seeds: [],
     suspectAfterMs: 3000,
     deadAfterMs: 10_000,
+    simulatePowerLoss: false,
   };
 }
 
@@ -269,6 +275,12 @@ function parseControllerVoters(raw: unknown, name: string): number {
   return n;
 }
 
+function parseBool(raw: unknown, name: string): boolean {
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
 function parseRack(raw: unknown, name: string): string {
   if (typeof raw !== 'string' || raw.length > 128)
     throw new ConfigError(name, 'expected a string of at most 128 chars');
@@ -311,7 +323,12 @@ const SPECS: readonly KeySpec[] = [
   spec('advertisedHost', 'advertised-host', 'host given to clients in metadata', parseAdvertisedHost),
   spec('httpPort', 'http-port', 'HTTP port for /health: a number, auto (port+1000) or off', parseHttpPort),
   spec('dataDir', 'data-dir', 'data directory (default ./.raftbus/node-<id>)', nonEmptyString(4096)),
-  spec('flush', 'flush', 'always | interval:<ms> | never', parseFlush),
+  spec(
+    'flush',
+    'flush',
+    'always | interval:<ms> | never (cluster: only always fsyncs before acknowledging)',
+    parseFlush,
+  ),
   spec('segmentBytes', 'segment-bytes', 'roll segments at this size', intIn(4096, 2 ** 31 - 1)),
   spec('segmentMs', 'segment-ms', 'roll segments at this age', intIn(1, 365 * DAY_MS)),
   spec('indexIntervalBytes', 'index-interval-bytes', 'sparse index density', intIn(1, 64 * MiB)),
@@ -376,6 +393,12 @@ const SPECS: readonly KeySpec[] = [
     intIn(2000, DAY_MS),
   ),
   spec('deadAfterMs', 'dead-after-ms', 'gossip: a member unheard this long is dead', intIn(200, DAY_MS)),
+  spec(
+    'simulatePowerLoss',
+    'simulate-power-loss',
+    'TEST-ONLY true | false: unsynced log writes die with the process, like a power cut',
+    parseBool,
+  ),
 ];
 
 const BY_FLAG = new Map(SPECS.map((s) => [s.flag, s]));

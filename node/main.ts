@@ -50,7 +50,9 @@ export interface StartOptions {
   clusterTiming?: Partial<ClusterTiming>;
 }
 
-const openFileLog: LogOpener = (dir, config) => FileLog.open(dir, config);
+function fileLogOpener(node: NodeConfig): LogOpener {
+  return (dir, config) => FileLog.open(dir, config, { simulatePowerLoss: node.simulatePowerLoss });
+}
 
 function advertisedHost(config: NodeConfig): string {
   if (config.advertisedHost) return config.advertisedHost;
@@ -80,7 +82,7 @@ export async function startNode(input: NodeConfig, options: StartOptions = {}): 
   try {
     broker = await Broker.open({
       config,
-      openLog: options.openLog ?? openFileLog,
+      openLog: options.openLog ?? fileLogOpener(config),
       logger,
       self: () => ({ nodeId: config.nodeId, host, port: boundPort, rack: config.rack === '' ? null : config.rack }),
       metrics,

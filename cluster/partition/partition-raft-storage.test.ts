@@ -112,6 +112,48 @@ describe('PartitionRaftStorage', () => {
   });
 });
 
+describe('PartitionRaftStorage flush policy under a simulated power cut', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftbus-prs-flush-'));
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function syncedThenCut(flush: 'always' | 'never'): Promise<number> {
+    const s = await PartitionRaftStorage.open({
+      dir,
+      bootstrapConf: { voters: [1] },
+      flush: { kind: flush },
+      fileLogOptions: { simulatePowerLoss: true },
+    });
+    const entries = [noop(1, 1)];
+    for (let i = 2; i <= 20; i++) entries.push(dataEntry(i, 1, `e${i}`));
+    s.append(entries);
+    s.setHardState({ term: 1, vote: 1, commit: 20 });
+    const syncsBefore = s.log.stats.datasyncs;
+    // sync() resolving is what lets Raft acknowledge entries 1..20.
+    await s.sync();
+    expect(s.log.stats.datasyncs - syncsBefore).toBe(flush === 'always' ? 1 : 0);
+    await s.simulateCrash();
+    const r = await PartitionRaftStorage.open({ dir });
+    const last = r.lastIndex();
+    // The hard state is durable either way; recovery clamps commit to what the log still holds.
+    expect(r.initialState().hardState.commit).toBe(Math.min(20, last));
+    await r.closeAndWait();
+    return last;
+  }
+
+  it("'always' (the default): everything sync() acknowledged survives the cut", async () => {
+    expect(await syncedThenCut('always')).toBe(20);
+  });
+
+  it("'never' acknowledges before fsync: the cut loses what sync() acknowledged", async () => {
+    expect(await syncedThenCut('never')).toBe(0);
+  });
+});
+
 describe('PartitionRaftStorage over an adopted FileLog', () => {
   it('uses the given log (the broker opens partition logs itself)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftbus-prs-adopt-'));

@@ -28,7 +28,7 @@ import path from 'node:path';
 import { readBatchHeader, splitBatches, stampBatch, validateBatch } from '../../node/storage/batch.ts';
 import { defaultLogConfig } from '../../node/storage/config.ts';
 import { FileLog, type FileLogOptions } from '../../node/storage/file-log.ts';
-import type { LogConfig } from '../../node/storage/log.ts';
+import type { FlushPolicy, LogConfig } from '../../node/storage/log.ts';
 import { applyConfChangeTo, decodeConfChange } from '../raft/core/conf-change.ts';
 import { invariant, SnapshotOutOfDateError, StorageGapError } from '../raft/core/errors.ts';
 import { HardStateFile } from '../raft/storage/hard-state-file.ts';
@@ -82,6 +82,14 @@ export interface PartitionRaftStorageOptions {
   /** Passed to FileLog.open (tests use simulatePowerLoss). */
   fileLogOptions?: FileLogOptions;
   /**
+   * When sync() makes log writes durable. 'always' (the default): sync() fdatasyncs, so Raft acknowledges
+   * only what is on disk. 'never': sync() waits for the writes to reach the OS and does not fdatasync, so
+   * an entry is acknowledged before fsync (deliberately unsafe: benchmarks and the chaos suite's proof that
+   * its checker sees lost writes). 'interval:<ms>': like 'never', plus an fdatasync every <ms> in the
+   * background. The hard state (term, vote) is always written durably.
+   */
+  flush?: FlushPolicy;
+  /**
    * An already-open FileLog of `dir` to adopt (the broker opens partition logs itself). Open it with flush
    * 'never': sync() decides durability, and 'always' would add an fdatasync round per write.
    */
@@ -120,6 +128,8 @@ export class PartitionRaftStorage implements RaftStorage {
   private readonly fetchRange: FetchRange | undefined;
   private readonly fetchBytesMax: number;
   private readonly hardStateFile: HardStateFile;
+  private readonly fsyncOnSync: boolean;
+  private flushTimer: NodeJS.Timeout | undefined;
   private hs: HardState = { term: 0, vote: 0, commit: 0 };
   private durableTerm = 0;
   private durableVote = 0;
@@ -159,6 +169,14 @@ export class PartitionRaftStorage implements RaftStorage {
     this.hardStateFile = hsFile;
     this.base = base;
     this.applied = base.index;
+    const flush = o.flush ?? { kind: 'always' };
+    this.fsyncOnSync = flush.kind === 'always';
+    if (flush.kind === 'interval') {
+      this.flushTimer = setInterval(() => {
+        if (!this.closed && !this.failed) this.log.flush().catch((err: Error) => this.fail(err));
+      }, flush.intervalMs);
+      this.flushTimer.unref();
+    }
   }
 
   /** Opens (recovering) or creates the partition's log and Raft state in `o.dir`. */
@@ -479,7 +497,7 @@ export class PartitionRaftStorage implements RaftStorage {
     this.syncCount++;
     try {
       await Promise.all(writes);
-      await this.log.flush();
+      if (this.fsyncOnSync) await this.log.flush();
       if (hs) await this.hardStateFile.write(hs);
     } catch (err) {
       this.fail(err as Error);
@@ -496,6 +514,7 @@ export class PartitionRaftStorage implements RaftStorage {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.flushTimer);
     this.closing = (async () => {
       await this.syncChain.catch(() => {});
       if (!this.failed && this.hs.commit !== this.durableCommit) {
@@ -516,6 +535,7 @@ export class PartitionRaftStorage implements RaftStorage {
   /** TEST-ONLY: a crash. Unsynced log bytes are lost when the log was opened with simulatePowerLoss. */
   async simulateCrash(): Promise<void> {
     this.closed = true;
+    clearInterval(this.flushTimer);
     this.failed ??= new PartitionStorageClosedError();
     await this.log.simulateCrash();
     this.hardStateFile.close();

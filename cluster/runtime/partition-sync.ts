@@ -230,6 +230,9 @@ export class PartitionSync {
       dir: this.groupDir(p.groupId),
       bootstrapConf: p.epoch === 0 ? { voters: [...p.replicas] } : {},
       logConfig: toLogConfig(config, nodeConfig),
+      // --flush applies to Raft's sync(): anything but 'always' acknowledges before fsync (unsafe, for tests).
+      flush: nodeConfig.flush,
+      fileLogOptions: { simulatePowerLoss: nodeConfig.simulatePowerLoss },
       fetchRange: (from, to, maxBytes) => this.fetchRange(t.name, p.partition, from, to, maxBytes),
     });
     this.o.onStorage?.(storage);
