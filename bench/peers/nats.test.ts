@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BenchTarget } from '../cluster/target.ts';
 import { processesOfRun } from './leftovers.ts';
 import { NATS_DURABILITY, natsServerPath, natsTarget } from './nats.ts';
 import { pidAlive } from './process.ts';
@@ -15,7 +16,10 @@ if (bin === undefined && !required) {
 
 describe.skipIf(bin === undefined && !required)('nats target', () => {
   const dirs: string[] = [];
-  afterEach(() => {
+  const targets: BenchTarget[] = [];
+  afterEach(async () => {
+    // a test that failed or timed out midway still stops its cluster (by pid) before its dir goes
+    for (const t of targets.splice(0)) await t.stop();
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
@@ -27,6 +31,7 @@ describe.skipIf(bin === undefined && !required)('nats target', () => {
     const dir = mkdtempSync(join(tmpdir(), 'raftbus-peer-nats-'));
     dirs.push(dir);
     const target = natsTarget();
+    targets.push(target);
     expect(await target.version()).toMatch(/^nats-server \d+\.\d+\.\d+/);
     expect(target.durability).toBe(NATS_DURABILITY);
     let pids: number[] = [];
@@ -47,5 +52,5 @@ describe.skipIf(bin === undefined && !required)('nats target', () => {
     for (const pid of pids) expect(pidAlive(pid), `pid ${pid} still alive`).toBe(false);
     expect(processesOfRun(dir)).toEqual([]);
     expect(target.processes()).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -10,8 +10,9 @@ import { createServer, type Server } from 'node:net';
 const PORT_LOWEST = 10_000;
 const PORT_ATTEMPTS_MAX = 500;
 
-export async function freePorts(count: number): Promise<number[]> {
-  const high = ephemeralPortLow() - 1;
+/** `count` distinct free ports in [10000, min(below, ephemeral low)). */
+export async function freePorts(count: number, o: { below?: number } = {}): Promise<number[]> {
+  const high = Math.min(ephemeralPortLow(), o.below ?? Number.POSITIVE_INFINITY) - 1;
   if (high <= PORT_LOWEST) throw new Error(`no port range below the ephemeral range (${high + 1})`);
   const servers: Server[] = [];
   try {
