@@ -5,13 +5,15 @@
  *   loopback: 127.0.0.1 and a free block of ports per node (planCluster's layout);
  *   netns: each node on its own private address with the same ports everywhere,
  *          like real machines (client 9092, raft 9192, gossip 9292, http 10092).
+ * Every cluster flag is passed (no `raftbus node --help` probe as in
+ * cluster/local.ts: the node takes them all now, and the probe costs a Node
+ * start, seconds on a loaded machine).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI_PATH } from '../../cluster/local/node-child.ts';
 import { type LocalNodePlan, nodeArgs, planCluster } from '../../cluster/local/plan.ts';
-import { detectMode, nodeFlags } from '../../cluster/local.ts';
 import { HostsUsageError } from './errors.ts';
 import type { HostNetwork } from './host-network.ts';
 import { HostedCluster, type HostedNodeSpec, hostedClusterDefaults } from './hosted-cluster.ts';
@@ -37,9 +39,6 @@ export async function startClusterHosts(o: StartClusterHostsOptions): Promise<Cl
   if (!(Number.isInteger(o.nodes) && o.nodes >= 1)) throw new HostsUsageError(`nodes must be >= 1, got ${o.nodes}`);
   const dir = resolve(o.dir);
   const { mode, reason } = chooseMode(o.mode ?? 'auto');
-  const flags = nodeFlags();
-  if (detectMode(flags) !== 'cluster')
-    throw new HostsUsageError('this raftbus node does not take the cluster flags (--raft-port, --peers)');
   let plans = await planCluster({
     nodes: o.nodes,
     basePort: mode === 'loopback' ? 0 : netnsPorts.client,
@@ -68,7 +67,7 @@ export async function startClusterHosts(o: StartClusterHostsOptions): Promise<Cl
       launch: {
         nodeId: plan.nodeId,
         command: process.execPath,
-        args: [CLI_PATH, 'node', ...nodeArgs(plan, 'cluster', flags), ...(o.nodeArgs ?? [])],
+        args: [CLI_PATH, 'node', ...nodeArgs(plan, 'cluster'), ...(o.nodeArgs ?? [])],
         env: process.env,
         cwd: REPO_ROOT,
         logPath: join(dir, `node-${plan.nodeId}.log`),

@@ -10,8 +10,9 @@ type Teardown = () => void;
 const teardowns = new Set<Teardown>();
 let installed = false;
 
+/** Newest first: a cluster registered after its network stops its processes before the network goes. */
 function runAll(): void {
-  for (const t of [...teardowns]) {
+  for (const t of [...teardowns].reverse()) {
     teardowns.delete(t);
     try {
       t();

@@ -9,15 +9,19 @@
  * address, route or rule lives outside our own namespaces.
  *
  * Names resolve through /etc/netns/<ns>/hosts (bind-mounted over /etc/hosts
- * by `ip netns exec`). /etc/netns/<ns>/owner holds the creating pid and its
- * start time, so `sweepStaleNamespaces` can tell a dead run's leftovers from a
- * live run.
+ * by `ip netns exec`). /run/raftbus-netns/<ns>.owner holds the creating pid
+ * and its start time, so `sweepStaleNamespaces` can tell a dead run's
+ * leftovers from a live run. Not /etc/netns/<ns>/owner: `ip netns exec`
+ * bind-mounts every file of that folder over /etc/<file> and prints
+ * "Bind /etc/netns/<ns>/owner -> /etc/owner failed" on every exec; and /run
+ * is cleared at boot, exactly like the namespaces in /run/netns it describes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { AGENT_PATH, AgentClient } from './agent-client.ts';
 import { HostsUsageError, NetnsSetupError } from './errors.ts';
+import { onProcessExit } from './exit-hooks.ts';
 import type { HostNetwork } from './host-network.ts';
 import { findProgram } from './mode.ts';
 import { runCommand, runCommandSync } from './run-command.ts';
@@ -47,6 +51,8 @@ const clientHostOctet = 250;
 const tagAttemptsMax = 20;
 const etcNetns = '/etc/netns';
 const runNetns = '/run/netns';
+const ownerDir = '/run/raftbus-netns';
+const ownerPath = (ns: string): string => `${ownerDir}/${ns}.owner`;
 /** Iptables programs tried in a namespace, in order (nf_tables vs legacy kernels). */
 const iptablesCandidates = ['iptables', 'iptables-nft', 'iptables-legacy'] as const;
 
@@ -65,6 +71,7 @@ export class NetnsNetwork implements HostNetwork {
   private readonly created: string[] = [];
   private readonly agent: AgentClient;
   private closing: Promise<void> | null = null;
+  private unhook: () => void = () => {};
 
   private constructor(ip: string, tag: string, specs: NetnsHostSpec[]) {
     this.ip = ip;
@@ -95,6 +102,8 @@ export class NetnsNetwork implements HostNetwork {
     if (!ip) throw new NetnsSetupError('ip', 'the ip program (iproute2) was not found');
     sweepStaleNamespaces(NETNS_PREFIX);
     const net = new NetnsNetwork(ip, freeTag(), specs);
+    // From the first namespace on: a crash while building or before a cluster owns it still cleans up.
+    net.unhook = onProcessExit(() => net.closeSync());
     try {
       await net.build(specs);
     } catch (err) {
@@ -146,9 +155,10 @@ export class NetnsNetwork implements HostNetwork {
       for (const ns of [...this.created].reverse()) {
         // Deleting a namespace takes its veth ends and the bridge with it.
         if (existsSync(`${runNetns}/${ns}`)) await runCommand(this.ip, ['netns', 'del', ns]);
-        rmSync(`${etcNetns}/${ns}`, { recursive: true, force: true });
+        forgetNamespace(ns);
       }
       this.created.length = 0;
+      this.unhook();
     })();
     return this.closing;
   }
@@ -157,9 +167,10 @@ export class NetnsNetwork implements HostNetwork {
     this.agent.killSync();
     for (const ns of [...this.created].reverse()) {
       runCommandSync(this.ip, ['netns', 'del', ns]);
-      rmSync(`${etcNetns}/${ns}`, { recursive: true, force: true });
+      forgetNamespace(ns);
     }
     this.created.length = 0;
+    this.unhook();
   }
 
   private async build(specs: NetnsHostSpec[]): Promise<void> {
@@ -174,8 +185,9 @@ export class NetnsNetwork implements HostNetwork {
     const owner = ownerStamp(process.pid);
     for (const ns of this.namespaces) {
       // Owner first: a namespace of ours never exists without the record that lets a sweep remove it.
+      mkdirSync(ownerDir, { recursive: true });
+      writeFileSync(ownerPath(ns), `${owner}\n`);
       mkdirSync(`${etcNetns}/${ns}`, { recursive: true });
-      writeFileSync(`${etcNetns}/${ns}/owner`, `${owner}\n`);
       writeFileSync(`${etcNetns}/${ns}/hosts`, hostsFile);
       this.created.push(ns);
       await runCommand(this.ip, ['netns', 'add', ns]);
@@ -247,7 +259,7 @@ function freeTag(): string {
   for (let i = 0; i < tagAttemptsMax; i++) {
     const tag = randomBytes(2).toString('hex');
     const taken = listNamespaces().some((ns) => ns.startsWith(`${NETNS_PREFIX}${tag}-`));
-    if (!taken && !existsSync(`${etcNetns}/${NETNS_PREFIX}${tag}-sw`)) return tag;
+    if (!taken && !existsSync(ownerPath(`${NETNS_PREFIX}${tag}-sw`))) return tag;
   }
   throw new NetnsSetupError('pick a namespace tag', `no free tag in ${tagAttemptsMax} tries`);
 }
@@ -293,21 +305,37 @@ export function sweepStaleNamespaces(prefix: string = NETNS_PREFIX): string[] {
   const ip = findProgram('ip');
   if (!ip) return [];
   const pattern = nsPattern(prefix);
-  const names = new Set([...listNamespaces(), ...etcNetnsDirs()].filter((n) => pattern.test(n)));
+  const names = new Set([...listNamespaces(), ...etcNetnsDirs(), ...ownerRecords()].filter((n) => pattern.test(n)));
   const removed: string[] = [];
   for (const ns of names) {
     let owner = '';
     try {
-      owner = readFileSync(`${etcNetns}/${ns}/owner`, 'utf8');
+      owner = readFileSync(ownerPath(ns), 'utf8');
     } catch {
       // no record: a leftover of a teardown that stopped halfway
     }
     if (owner && ownerAlive(owner)) continue;
     if (existsSync(`${runNetns}/${ns}`)) runCommandSync(ip, ['netns', 'del', ns]);
-    rmSync(`${etcNetns}/${ns}`, { recursive: true, force: true });
+    forgetNamespace(ns);
     removed.push(ns);
   }
   return removed;
+}
+
+/** Removes the hosts folder and owner record of a namespace (after the namespace itself). */
+function forgetNamespace(ns: string): void {
+  rmSync(`${etcNetns}/${ns}`, { recursive: true, force: true });
+  rmSync(ownerPath(ns), { force: true });
+}
+
+function ownerRecords(): string[] {
+  try {
+    return readdirSync(ownerDir)
+      .filter((f) => f.endsWith('.owner'))
+      .map((f) => f.slice(0, -'.owner'.length));
+  } catch {
+    return [];
+  }
 }
 
 function etcNetnsDirs(): string[] {
