@@ -20,7 +20,10 @@ export function computeAvailability(
   const workload = workloadSpan(index);
   const sends = opAvailability(
     index.ops.filter((op) => op.invoke.f === 'send'),
-    (op) => [(op.invoke as SendEvent).value.partition],
+    (op) => {
+      const partition = (op.invoke as SendEvent).value?.partition;
+      return Number.isSafeInteger(partition) ? [partition] : [];
+    },
     faultWindows,
     workload,
     index.partitions,

@@ -127,6 +127,15 @@ describe('checkWellformed', () => {
     expect(kinds(checkWellformed(h.events))).toEqual({ 'value-sent-twice': 1 });
   });
 
+  it('reports a send without a value and a drain without a partition, and the other checkers do not crash', () => {
+    const h = new HistoryBuilder();
+    h.raw({ type: 'invoke', f: 'send', process: 'p1.0', timeMs: 0 } as unknown as HistoryEvent);
+    h.raw({ type: 'ok', f: 'send', process: 'p1.0', timeMs: 1, offset: 0 } as unknown as HistoryEvent);
+    h.raw({ type: 'invoke', f: 'drain', process: 'drain', timeMs: 2 } as unknown as HistoryEvent);
+    h.raw({ type: 'ok', f: 'drain', process: 'drain', timeMs: 3, records: [] } as unknown as HistoryEvent);
+    expect(failures(h.events)).toEqual({ wellformed: { 'send-without-value': 1, 'drain-without-partition': 1 } });
+  });
+
   it('accepts invokes left open at the end and counts them', () => {
     const h = new HistoryBuilder();
     h.send('p1.0', 'p1', 1, 0, 'open');
@@ -419,6 +428,57 @@ describe('checkDrainCompleteness', () => {
     );
     const r = checkDrainCompleteness(h.events);
     expect(kinds(r)).toEqual({ 'not-ascending': 1, 'foreign-record': 1, 'beyond-end': 1 });
+  });
+
+  it('accepts offsets taken by control batches (Raft no-ops) at the start, in the middle and at the end', () => {
+    const h = new HistoryBuilder();
+    h.send('p1.0', 'p1', 1, 0, 'ok', 1);
+    h.send('p1.0', 'p1', 2, 0, 'ok', 4);
+    h.drainRecords(
+      0,
+      [
+        [0, 1, 'p1-1'],
+        [0, 4, 'p1-2'],
+      ],
+      7,
+      [
+        [0, 1],
+        [2, 4],
+        [5, 7],
+      ],
+    );
+    const r = checkDrainCompleteness(h.events);
+    expect(kinds(r)).toEqual({});
+    expect(r.stats.controlOffsets).toBe(5);
+    expect(failures(h.events)).toEqual({});
+  });
+
+  it('reports holes around control ranges, a record inside one, one past the end and malformed ones', () => {
+    const h = new HistoryBuilder();
+    for (let seq = 1; seq <= 3; seq++) h.send('p1.0', 'p1', seq, 0, 'info');
+    h.drainRecords(
+      0,
+      [
+        [0, 0, 'p1-1'],
+        [0, 3, 'p1-2'],
+        [0, 6, 'p1-3'],
+      ],
+      10,
+      [
+        [2, 3],
+        [6, 7],
+        [8, 11],
+      ],
+    );
+    h.drainRecords(1, [], 2, [[1, 0]]);
+    const r = checkDrainCompleteness(h.events);
+    expect(kinds(r)).toEqual({ hole: 4, 'control-overlap': 1, 'beyond-end': 1, 'bad-control-ranges': 1 });
+    expect(r.violations.filter((v) => v.kind === 'hole').map((v) => v.detail)).toEqual([
+      { partition: 0, fromOffset: 1, toOffsetExclusive: 2 },
+      { partition: 0, fromOffset: 4, toOffsetExclusive: 6 },
+      { partition: 0, fromOffset: 7, toOffsetExclusive: 8 },
+      { partition: 1, fromOffset: 0, toOffsetExclusive: 2 },
+    ]);
   });
 
   it('accepts an empty partition and a full log', () => {

@@ -26,6 +26,7 @@ export interface Malformation {
     | 'completion-f-mismatch'
     | 'double-invoke'
     | 'send-without-value'
+    | 'drain-without-partition'
     | 'value-sent-twice';
   message: string;
   detail: unknown;
@@ -41,7 +42,16 @@ export interface DrainView {
   valueAt: Map<number, string>;
   /** The first offset holding each value. */
   offsetOf: Map<string, number>;
+  /**
+   * [from, toExclusive) offsets the drain says are taken by control batches
+   * (Raft no-ops, membership changes: an offset each, no record), as the drain
+   * event's optional `controlRanges` gives them. Not (yet) in history.ts.
+   */
+  controlRanges: unknown;
 }
+
+/** The drain's ok event may carry the offsets of control batches (see DrainView.controlRanges). */
+export type DrainEventWithControl = DrainEvent & { controlRanges?: unknown };
 
 export interface HistoryIndex {
   events: number;
@@ -97,7 +107,8 @@ export function indexHistory(history: readonly HistoryEvent[]): HistoryIndex {
       ops.push(op);
       switch (e.f) {
         case 'send': {
-          if (e.value === undefined || typeof e.value.value !== 'string') {
+          // A send without a usable value is kept out of `sends` (checkers skip it) but stays an op.
+          if (e.value === undefined || typeof e.value.value !== 'string' || !Number.isSafeInteger(e.value.partition)) {
             note({
               kind: 'send-without-value',
               message: `send invoke at event ${i} has no value`,
@@ -120,6 +131,14 @@ export function indexHistory(history: readonly HistoryEvent[]): HistoryIndex {
           reads.push(op as Op<ReadEvent>);
           break;
         case 'drain':
+          if (!Number.isSafeInteger(e.partition)) {
+            note({
+              kind: 'drain-without-partition',
+              message: `drain invoke at event ${i} names no partition`,
+              detail: { index: i, event: e },
+            });
+            break;
+          }
           partitions.add(e.partition);
           drains.push(op as Op<DrainEvent>);
           break;
@@ -181,7 +200,15 @@ function drainView(op: Op<DrainEvent>, done: DrainEvent): DrainView {
     if (!valueAt.has(r.offset)) valueAt.set(r.offset, r.value);
     if (!offsetOf.has(r.value)) offsetOf.set(r.value, r.offset);
   }
-  return { partition: op.invoke.partition, op, records, endOffset: done.endOffset, valueAt, offsetOf };
+  return {
+    partition: op.invoke.partition,
+    op,
+    records,
+    endOffset: done.endOffset,
+    valueAt,
+    offsetOf,
+    controlRanges: (done as DrainEventWithControl).controlRanges,
+  };
 }
 
 /** The send's acknowledged offset: from the ok completion. */

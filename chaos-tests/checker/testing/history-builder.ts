@@ -81,7 +81,13 @@ export class HistoryBuilder {
     );
   }
 
-  drainRecords(partition: number, records: RecordTuple[], endOffset?: number): this {
+  /** A drain with explicit records; `controlRanges` are [from, toExclusive) offsets of control batches. */
+  drainRecords(
+    partition: number,
+    records: RecordTuple[],
+    endOffset?: number,
+    controlRanges?: [number, number][],
+  ): this {
     this.events.push({ type: 'invoke', f: 'drain', process: 'drain', timeMs: this.now(), partition });
     this.events.push({
       type: 'ok',
@@ -91,7 +97,8 @@ export class HistoryBuilder {
       partition,
       records: toRecords(records),
       ...(endOffset === undefined ? {} : { endOffset }),
-    });
+      ...(controlRanges === undefined ? {} : { controlRanges }),
+    } as HistoryEvent);
     return this;
   }
 

@@ -9,7 +9,8 @@
  * landed) or stays open; consumers read forward from their positions; a
  * recreated consumer gets a new process id and starts over at 0; nemesis faults
  * and heals interleave; at the end each partition gets one more ok send and
- * one drain holding its whole log.
+ * one drain holding its whole log. Faults put control batches (no-ops) into
+ * logs: they take an offset, hold no record, and the drain names them.
  */
 
 import { mulberry32 } from '../../../node/util/prng.ts';
@@ -45,7 +46,9 @@ export function randomHistory(seed: number, options: RandomHistoryOptions = {}):
     timeMs += 1 + int(3);
     return timeMs;
   };
-  const logs: string[][] = Array.from({ length: partitionCount }, () => []);
+  // null marks an offset taken by a control batch (a Raft no-op after an election): no record.
+  // Offset 0 is the first leader's no-op.
+  const logs: (string | null)[][] = Array.from({ length: partitionCount }, () => [null]);
   const nextSeq = new Array<number>(producers).fill(0);
   const busy = new Set<string>();
   const pending: Pending[] = [];
@@ -104,8 +107,10 @@ export function randomHistory(seed: number, options: RandomHistoryOptions = {}):
         for (let partition = 0; partition < partitionCount; partition++) {
           const log = logs[partition]!;
           const upTo = Math.min(log.length, c.positions[partition]! + int(6));
-          for (let offset = c.positions[partition]!; offset < upTo; offset++)
-            records.push({ partition, offset, value: log[offset]! });
+          for (let offset = c.positions[partition]!; offset < upTo; offset++) {
+            const value = log[offset];
+            if (typeof value === 'string') records.push({ partition, offset, value });
+          }
           c.positions[partition] = upTo;
         }
       }
@@ -121,6 +126,8 @@ export function randomHistory(seed: number, options: RandomHistoryOptions = {}):
       events.push({ type: 'invoke', f, process: 'nemesis', timeMs: now(), description });
       events.push({ type: 'ok', f, process: 'nemesis', timeMs: now(), description });
       faultActive = !faultActive;
+      // A killed leader means an election, and the new leader's no-op takes an offset.
+      if (f === 'fault') logs[int(partitionCount)]!.push(null);
     }
   }
   // Most operations complete; the rest stay open, as when the run ends under them.
@@ -146,6 +153,13 @@ export function randomHistory(seed: number, options: RandomHistoryOptions = {}):
   }
   for (let partition = 0; partition < partitionCount; partition++) {
     const log = logs[partition]!;
+    const records: ReadRecord[] = [];
+    const controlRanges: [number, number][] = [];
+    log.forEach((value, offset) => {
+      if (value !== null) records.push({ partition, offset, value });
+      else if (controlRanges.at(-1)?.[1] === offset) controlRanges.at(-1)![1]++;
+      else controlRanges.push([offset, offset + 1]);
+    });
     events.push({ type: 'invoke', f: 'drain', process: 'drain', timeMs: now(), partition });
     events.push({
       type: 'ok',
@@ -153,9 +167,10 @@ export function randomHistory(seed: number, options: RandomHistoryOptions = {}):
       process: 'drain',
       timeMs: now(),
       partition,
-      records: log.map((value, offset) => ({ partition, offset, value })),
+      records,
       endOffset: log.length,
-    });
+      controlRanges,
+    } as HistoryEvent);
   }
   return events;
 }
