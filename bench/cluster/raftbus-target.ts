@@ -158,6 +158,17 @@ class RaftbusTarget implements BenchTarget {
           throw new RangeError('batching off needs values of one size (the batch limit holds one record)');
         await producerFor(value.byteLength).send(topic, { value, partition });
       },
+      stats: (): Record<string, number> => {
+        const st = (producer as Producer | null)?.stats;
+        if (!st) return {};
+        return {
+          recordsSent: st.recordsSent,
+          recordsFailed: st.recordsFailed,
+          batchesSent: st.batchesSent,
+          requestsSent: st.requestsSent,
+          retries: st.retries,
+        };
+      },
       close: async () => {
         try {
           await (producer as Producer | null)?.close();

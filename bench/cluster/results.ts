@@ -141,7 +141,7 @@ export function renderMarkdown(res: Results): string {
       if (!r.result) continue;
       const x = r.result;
       out.push(
-        `- ${r.name}: requested ${num(x.requested)}, acked ${num(x.acked)}, failed ${num(x.failed)}, unsettled ${x.unsettled}, consumed ${num(x.consumedAcked)} of ${num(x.acked)} acked (duplicates ${x.duplicatesConsumed}, unexpected ${x.unexpectedConsumed})${x.errors.length > 0 ? `; errors: ${x.errors.join(' | ')}` : ''}`,
+        `- ${r.name}: requested ${num(x.requested)}, acked ${num(x.acked)}, failed ${num(x.failed)}, unsettled ${x.unsettled}, consumed ${num(x.consumedAcked)} of ${num(x.acked)} acked (duplicates ${x.duplicatesConsumed}, unexpected ${x.unexpectedConsumed})${statsText(x.producerStats)}${x.errors.length > 0 ? `; errors: ${x.errors.join(' | ')}` : ''}`,
       );
     }
     out.push('');
@@ -180,6 +180,14 @@ export function renderMarkdown(res: Results): string {
     out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+function statsText(st: Record<string, number>): string {
+  const parts = Object.entries(st).map(([k, v]) => `${k} ${num(v)}`);
+  const { recordsSent, batchesSent, requestsSent } = st;
+  if (recordsSent && batchesSent) parts.push(`records/batch ${num(recordsSent / batchesSent, 1)}`);
+  if (batchesSent && requestsSent) parts.push(`batches/request ${num(batchesSent / requestsSent, 2)}`);
+  return parts.length > 0 ? `; producers: ${parts.join(', ')}` : '';
 }
 
 function ratioRows(runs: RunRecord[]): string[] {

@@ -34,6 +34,11 @@ export interface TargetProducer {
   /** Resolves on the acknowledgement; rejects when the system definitely or possibly failed it. */
   send(partition: number, value: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional (added by bench/cluster): the client's own counters (raftbus: records, batches, requests,
+   * retries), summed over producers into the run's results, to tell batch sizes and retries.
+   */
+  stats?(): Record<string, number>;
 }
 
 export interface TargetConsumer {

@@ -77,6 +77,8 @@ export interface WorkloadResult {
   /** Acknowledgements per second since the start (warmup included; see warmupSec). */
   timeline: number[];
   processes: ProcessFigures[];
+  /** The producers' own counters summed (targets that offer them), e.g. batches and requests sent, retries. */
+  producerStats: Record<string, number>;
 }
 
 function summarize(h: Histogram): LatencySummary {
@@ -257,6 +259,9 @@ export async function runWorkload(
     for (const p of producers) await p.close().catch(noteError);
     await consumer?.close().catch(noteError);
   }
+  const producerStats: Record<string, number> = {};
+  for (const p of producers)
+    for (const [k, v] of Object.entries(p.stats?.() ?? {})) producerStats[k] = (producerStats[k] ?? 0) + v;
 
   const invalidReasons = checkRun({
     requested,
@@ -286,6 +291,7 @@ export async function runWorkload(
     payloadMBPerSec: (ackedInWindow * spec.sizeBytes) / windowSec / 1e6,
     ackLatency: summarize(ackHist),
     endToEndLatency: spec.consumers ? summarize(e2eHist) : null,
+    producerStats,
     timeline: Array.from({ length: Math.min(timeline.length, spec.durationSec) }, (_, i) => timeline[i] ?? 0),
     processes,
   };
