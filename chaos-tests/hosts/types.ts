@@ -16,6 +16,8 @@ export type HostsMode = 'netns' | 'loopback';
 
 export interface HostNode {
   nodeId: number;
+  /** The host's name where it has one (the compose service, e.g. `broker-1`). Added by the harness. */
+  name?: string;
   /** Address clients use, as `host:port` (in netns mode the node's private address or service name). */
   clientAddress: string;
   /** URL base of /health and /metrics, e.g. http://10.77.0.2:10092 */
