@@ -13,7 +13,8 @@ export const RABBITMQ_SCRIPTS_DIR = '/usr/lib/rabbitmq/bin';
 /** Absolute memory watermark per node: three nodes share the machine, the default 40 % of RAM each is too much. */
 const MEMORY_WATERMARK = '1GB';
 const DISK_FREE_LIMIT = '100MB';
-const DISCOVERY_RETRIES_MAX = 120;
+/** 360 x 500 ms = the target's 180 s start bound. */
+const DISCOVERY_RETRIES_MAX = 360;
 const DISCOVERY_RETRY_INTERVAL_MS = 500;
 /**
  * Three VMs on two cores: without these, idle schedulers busy-wait and eat the CPU the

@@ -50,16 +50,23 @@ export class RabbitProducer implements TargetProducer {
       const content = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
       await new Promise<void>((resolve, reject) => {
         slot.unconfirmed++;
-        slot.channel.publish('', queue, content, { persistent: true }, (err) => {
+        try {
+          slot.channel.publish('', queue, content, { persistent: true }, (err) => {
+            slot.unconfirmed--;
+            if (err) {
+              this.retire(slot);
+              reject(new PeerSendFailedError(`publish to ${queue} not confirmed: ${describe(err)}`, { cause: err }));
+            } else {
+              resolve();
+            }
+            if (slot.retired && slot.unconfirmed === 0) closeSlot(slot);
+          });
+        } catch (err) {
+          // amqplib throws at once on a channel that is already closed
           slot.unconfirmed--;
-          if (err) {
-            this.retire(slot);
-            reject(new PeerSendFailedError(`publish to ${queue} not confirmed: ${describe(err)}`, { cause: err }));
-          } else {
-            resolve();
-          }
-          if (slot.retired && slot.unconfirmed === 0) closeSlot(slot);
-        });
+          this.retire(slot);
+          reject(new PeerSendFailedError(`publish to ${queue} failed: ${describe(err)}`, { cause: err }));
+        }
       });
     } finally {
       this.inFlight--;

@@ -54,5 +54,5 @@ describe.skipIf(bin === undefined && !required)('rabbitmq target', () => {
     for (const pid of pids) expect(pidAlive(pid), `pid ${pid} still alive`).toBe(false);
     expect(processesOfRun(dir)).toEqual([]);
     expect(target.processes()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });

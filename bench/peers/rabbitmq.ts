@@ -40,7 +40,12 @@ import { RabbitProducer } from './rabbitmq-producer.ts';
 
 const EPMD_PATHS = ['/usr/bin/epmd', '/usr/lib/erlang/bin/epmd'];
 const RABBITMQ_LIB_DIR = '/usr/lib/rabbitmq/lib';
-const START_TIMEOUT_MS = 60_000;
+/**
+ * One node boots in ~15 s on an idle 2-core machine here, but over a minute when the
+ * machine is busy (seen at load average 17): the bound is generous, and the boot-time
+ * peer discovery retries for as long (rabbitmq-node.ts).
+ */
+const START_TIMEOUT_MS = 180_000;
 const COMMAND_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 const RETRY_INTERVAL_MS = 250;
