@@ -4,7 +4,7 @@ import { computeAvailability } from './availability.ts';
 import { checkConsumerMonotonic } from './consumer-monotonic.ts';
 import { checkDrainCompleteness } from './drain-completeness.ts';
 import { checkDuplicates } from './duplicates.ts';
-import { type HistoryIndex, indexHistory } from './history-index.ts';
+import { type HistoryIndex, type IndexOptions, indexHistory } from './history-index.ts';
 import { checkLostWrites } from './lost-writes.ts';
 import { checkOffsetConflicts } from './offset-conflicts.ts';
 import { checkProducerOrder } from './producer-order.ts';
@@ -27,9 +27,12 @@ export const checkers: readonly Checker[] = [
   checkDrainCompleteness,
 ];
 
-/** Run every checker over one history (indexed once) and compute availability. */
-export function checkHistory(history: readonly HistoryEvent[]): CheckReport {
-  const index = indexHistory(history);
+/**
+ * Run every checker over one history (indexed once) and compute availability.
+ * With `options.partitions`, every partition 0..n-1 must have been drained.
+ */
+export function checkHistory(history: readonly HistoryEvent[], options: IndexOptions = {}): CheckReport {
+  const index = indexHistory(history, options);
   const results = checkers.map((check) => check(history, index));
   return {
     valid: results.every((r) => r.valid),

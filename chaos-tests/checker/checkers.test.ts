@@ -13,6 +13,7 @@ import {
   checkUnexpectedValues,
   checkWellformed,
   violationCount,
+  violationsMax,
 } from './index.ts';
 import { HistoryBuilder } from './testing/history-builder.ts';
 
@@ -169,10 +170,33 @@ describe('checkLostWrites', () => {
     expect(r.stats.uncheckable).toBe(5);
   });
 
+  it('needs a drain of every partition of the topic when told the partition count', () => {
+    const h = new HistoryBuilder();
+    h.send('p1.0', 'p1', 1, 0, 'ok', 0);
+    h.drain(0, ['p1-1']);
+    expect(checkHistory(h.events).valid).toBe(true);
+    const r = checkHistory(h.events, { partitions: 3 }).results.find((x) => x.name === 'lost-writes')!;
+    expect(r.violations.map((v) => v.message)).toEqual([
+      'cannot check partition 1: no drain',
+      'cannot check partition 2: no drain',
+    ]);
+  });
+
   it('needs a drain even for a partition where nothing was acknowledged', () => {
     const h = new HistoryBuilder();
     h.send('p1.0', 'p1', 1, 3, 'info');
     expect(kinds(checkLostWrites(h.events))).toEqual({ 'no-drain': 1 });
+  });
+
+  it('lists at most violationsMax violations but counts every one', () => {
+    const h = new HistoryBuilder();
+    const acked = violationsMax + 5;
+    for (let seq = 1; seq <= acked; seq++) h.send('p1.0', 'p1', seq, 0, 'ok', seq - 1);
+    h.drain(0, []);
+    const r = checkLostWrites(h.events);
+    expect(r.violations).toHaveLength(violationsMax);
+    expect(violationCount(r, 'lost')).toBe(acked);
+    expect(r.stats.violations).toBe(acked);
   });
 
   it('does not count an info or failed send that is missing', () => {

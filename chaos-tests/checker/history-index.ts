@@ -69,7 +69,15 @@ export interface HistoryIndex {
   malformations: Malformation[];
 }
 
-export function indexHistory(history: readonly HistoryEvent[]): HistoryIndex {
+export interface IndexOptions {
+  /**
+   * The topic's partition count, when the caller knows it: partitions
+   * 0..n-1 then need a drain even if the history never names them.
+   */
+  partitions?: number;
+}
+
+export function indexHistory(history: readonly HistoryEvent[], options: IndexOptions = {}): HistoryIndex {
   const ops: Op[] = [];
   const open = new Map<string, Op>();
   const malformations: Malformation[] = [];
@@ -82,6 +90,7 @@ export function indexHistory(history: readonly HistoryEvent[]): HistoryIndex {
   const drains: Op<DrainEvent>[] = [];
   const nemesis: Op<NemesisEvent>[] = [];
   const partitions = new Set<number>();
+  for (let p = 0; p < (options.partitions ?? 0); p++) partitions.add(p);
 
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;

@@ -11,6 +11,7 @@ export { checkDuplicates } from './duplicates.ts';
 export {
   type DrainView,
   type HistoryIndex,
+  type IndexOptions,
   indexHistory,
   type Malformation,
   type Op,
