@@ -51,7 +51,18 @@ function busiestLeader(probe: ProbeResult | null, nodeIds: readonly number[], ti
   return [tied[Math.floor(tie * tied.length)]!, most];
 }
 
+/** Every description starts with the family: `kill-leader: kill-9 node 2 (leads 3 of 6 partitions)`. */
 export async function planFault(
+  family: NemesisFamily,
+  draw: FaultDraw,
+  nodeIds: readonly number[],
+  probe: LeaderProbe,
+): Promise<FaultPlan> {
+  const plan = await planBare(family, draw, nodeIds, probe);
+  return { ...plan, description: `${family}: ${plan.description}` };
+}
+
+async function planBare(
   family: NemesisFamily,
   draw: FaultDraw,
   nodeIds: readonly number[],

@@ -7,7 +7,7 @@
  */
 import type { HistoryFile } from '../workload/history-file.ts';
 import type { ClusterState } from './cluster-state.ts';
-import type { NemesisFamily } from './families.ts';
+import { type NemesisFamily, networkFamilies } from './families.ts';
 import { type LeaderProbe, planFault } from './faults.ts';
 import type { SeededRandom } from './random.ts';
 
@@ -43,6 +43,18 @@ export interface NemesisRunReport {
   healFailures: string[];
 }
 
+/**
+ * The deck holds one entry per process family and one for all network
+ * families together (the kind of cut is drawn when it comes up), so a short
+ * run with `kill,pause,partition` meets each of the three early.
+ */
+export function deckGroups(families: readonly NemesisFamily[]): NemesisFamily[][] {
+  const network = families.filter((f) => networkFamilies.has(f));
+  const groups = families.filter((f) => !networkFamilies.has(f)).map((f) => [f]);
+  if (network.length > 0) groups.push(network);
+  return groups;
+}
+
 function drawMs(random: SeededRandom, [lo, hi]: readonly [number, number]): number {
   return Math.round(lo + random.float() * (hi - lo));
 }
@@ -69,10 +81,12 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunReport
   const report: NemesisRunReport = { applied: {}, failed: [], healFailures: [] };
   const { log, state } = o;
   const say = o.onLine ?? (() => {});
-  let deck: NemesisFamily[] = [];
+  const groups = deckGroups(o.families);
+  let deck: NemesisFamily[][] = [];
   for (let i = 0; i < faultsMax && !o.signal.aborted; i++) {
-    if (deck.length === 0) deck = o.random.shuffle(o.families);
-    const family = deck.shift()!;
+    if (deck.length === 0) deck = o.random.shuffle(groups);
+    const group = deck.shift()!;
+    const family = group[Math.floor(o.random.float() * group.length)]!;
     const quietMs = drawMs(o.random, o.timing.quietMs);
     const faultMs = drawMs(o.random, o.timing.faultMs);
     const draw = o.random.block();

@@ -44,7 +44,7 @@ export const chaosDefaults = {
   partitions: 4,
   unsafeAckBeforeFsync: false,
   rate: 300,
-  slots: 4,
+  slots: 8,
 };
 
 /** Largest supported cluster: the fault draws are sized for it (nemesis/random.ts). */

@@ -249,6 +249,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
         run: {
           seed: o.seed,
           replay,
+          // Wall-clock time of timeMs 0, to line the history up with the node logs.
+          epochIso: new Date(epochMs).toISOString(),
           valid: outcome.valid,
           liveness: livenessProblem,
           mode: outcome.mode,
