@@ -16,7 +16,7 @@
  * "Bind /etc/netns/<ns>/owner -> /etc/owner failed" on every exec; and /run
  * is cleared at boot, exactly like the namespaces in /run/netns it describes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { AGENT_PATH, AgentClient } from './agent-client.ts';
@@ -153,7 +153,8 @@ export class NetnsNetwork implements HostNetwork {
     this.closing ??= (async () => {
       await this.agent.close();
       for (const ns of [...this.created].reverse()) {
-        // Deleting a namespace takes its veth ends and the bridge with it.
+        // Deleting a namespace takes its veth ends and the bridge with it, once no process is left in it.
+        killNamespacePids(this.ip, ns);
         if (existsSync(`${runNetns}/${ns}`)) await runCommand(this.ip, ['netns', 'del', ns]);
         forgetNamespace(ns);
       }
@@ -166,6 +167,7 @@ export class NetnsNetwork implements HostNetwork {
   closeSync(): void {
     this.agent.killSync();
     for (const ns of [...this.created].reverse()) {
+      killNamespacePids(this.ip, ns);
       runCommandSync(this.ip, ['netns', 'del', ns]);
       forgetNamespace(ns);
     }
@@ -315,11 +317,41 @@ export function sweepStaleNamespaces(prefix: string = NETNS_PREFIX): string[] {
       // no record: a leftover of a teardown that stopped halfway
     }
     if (owner && ownerAlive(owner)) continue;
-    if (existsSync(`${runNetns}/${ns}`)) runCommandSync(ip, ['netns', 'del', ns]);
+    if (existsSync(`${runNetns}/${ns}`)) {
+      // A run killed with SIGKILL had no hook: its nodes may still run in there.
+      killNamespacePids(ip, ns);
+      runCommandSync(ip, ['netns', 'del', ns]);
+    }
     forgetNamespace(ns);
     removed.push(ns);
   }
   return removed;
+}
+
+/**
+ * SIGKILL to every process still inside namespace `ns` (`ip netns pids`):
+ * nodes and client-host children are stopped by pid before this; what is left
+ * is a leftover (a grandchild, or a dead run's node) that would otherwise keep
+ * the namespace alive after its name is gone.
+ */
+function killNamespacePids(ip: string, ns: string): void {
+  if (!existsSync(`${runNetns}/${ns}`)) return;
+  let out = '';
+  try {
+    out = execFileSync(ip, ['netns', 'pids', ns], { encoding: 'utf8', timeout: 15_000 });
+  } catch {
+    return;
+  }
+  for (const pid of out
+    .split('\n')
+    .map(Number)
+    .filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Removes the hosts folder and owner record of a namespace (after the namespace itself). */

@@ -169,7 +169,7 @@ describe.runIf(support.ok)('startClusterHosts netns', () => {
 });
 
 describe.runIf(support.ok)('sweepStaleNamespaces', () => {
-  it('removes our namespaces whose creator is dead, keeps those of a live creator', async () => {
+  it('removes our namespaces whose creator is dead (killing what still runs there), keeps those of a live creator', async () => {
     const dead = spawn(process.execPath, ['-e', '0']);
     const deadPid = dead.pid!;
     await new Promise((resolve) => dead.once('exit', resolve));
@@ -184,8 +184,15 @@ describe.runIf(support.ok)('sweepStaleNamespaces', () => {
       mkdirSync(`/etc/netns/${ns}`, { recursive: true });
       execFileSync('ip', ['netns', 'add', ns]);
     }
+    // A node of the dead run still running in its namespace: the sweep must end it too.
+    const orphan = spawn('ip', ['netns', 'exec', stale, process.execPath, '-e', 'setInterval(() => {}, 1000)'], {
+      stdio: 'ignore',
+    });
+    const orphanExited = new Promise((resolve) => orphan.once('exit', resolve));
     try {
+      await eventually(() => statSync(`/proc/${orphan.pid}/ns/net`).ino === statSync(`/run/netns/${stale}`).ino);
       const removed = sweepStaleNamespaces('rb');
+      await orphanExited;
       expect(removed).toContain(stale);
       expect(removed).not.toContain(live);
       expect(namespaces()).not.toContain(stale);
@@ -193,6 +200,7 @@ describe.runIf(support.ok)('sweepStaleNamespaces', () => {
       expect(existsSync(`/run/raftbus-netns/${stale}.owner`)).toBe(false);
       expect(namespaces()).toContain(live);
     } finally {
+      if (orphan.exitCode === null && orphan.signalCode === null) orphan.kill('SIGKILL');
       for (const ns of [stale, live]) {
         if (namespaces().includes(ns)) execFileSync('ip', ['netns', 'del', ns]);
         rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
