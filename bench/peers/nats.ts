@@ -49,7 +49,8 @@ import { type LoggedProcess, logTail, runCommand, spawnLogged, stopPid, waitUnti
 
 const NATS_SERVER_PATHS = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 const CLUSTER_NAME = 'raftbus-bench';
-const START_TIMEOUT_MS = 60_000;
+/** nats-server starts in about a second and elects its meta leader in a few; the bound allows a busy machine. */
+const START_TIMEOUT_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 10_000;
 const CONSUMER_BATCH_MESSAGES = 1000;
