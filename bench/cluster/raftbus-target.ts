@@ -44,6 +44,8 @@ export interface RaftbusTargetOptions {
 const connectionInFlightMax = 1_024;
 /** A send that neither lands nor fails for this long fails (bounds the runner's settle wait). */
 const deliveryTimeoutMs = 30_000;
+/** Times the consumer's iteration is resumed after a retriable error it gave up on. */
+const consumerRestartsMax = 1_000;
 
 /** The size of a sealed batch holding one record with a value of `valueBytes` (no key, no headers). */
 export function oneRecordBatchBytes(valueBytes: number): number {
@@ -201,13 +203,27 @@ class RaftbusTarget implements BenchTarget {
       }
     }
     const stop = new AbortController();
+    let resumed = 0;
     const loop = (async () => {
-      for await (const b of consumer.batches({ signal: stop.signal })) {
-        for (const r of b.records) onValue(b.partition, r.value);
+      // The iteration ends on an error the client gave up retrying (e.g. NOT_LEADER through a long
+      // election under load); the consumer keeps its positions, so an application resumes where it
+      // stopped, and so does the benchmark, for as long as the errors are retriable.
+      for (let restarts = 0; !stop.signal.aborted; restarts++) {
+        try {
+          for await (const b of consumer.batches({ signal: stop.signal })) {
+            for (const r of b.records) onValue(b.partition, r.value);
+          }
+        } catch (err) {
+          if (stop.signal.aborted || !isRetriable(err) || restarts >= consumerRestartsMax) throw err;
+          resumed++;
+          client.invalidateTopic(this.topic);
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
     })();
     loop.catch(() => {}); // surfaced by close()
     return {
+      stats: () => ({ resumedAfterError: resumed }),
       close: async () => {
         stop.abort();
         try {

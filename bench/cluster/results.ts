@@ -121,19 +121,19 @@ export function renderMarkdown(res: Results): string {
   if (res.runs.length > 0) {
     out.push('## Runs', '');
     out.push(
-      '| run | target | mode | status | records/s | MB/s | ack p50 / p99 / p99.9 / max ms | e2e p50 / p99 / p99.9 / max ms | nodes CPU, RSS max | bench CPU, RSS max |',
+      '| run | target | mode | status | records/s | MB/s | ack p50 / p99 / p99.9 / max ms | e2e p50 / p99 / p99.9 / max ms | nodes CPU, RSS max | bench CPU, RSS max | CPU us/record nodes / bench |',
     );
-    out.push('| --- | --- | --- | --- | ---: | ---: | --- | --- | --- | --- |');
+    out.push('| --- | --- | --- | --- | ---: | ---: | --- | --- | --- | --- | --- |');
     for (const r of res.runs) {
       const x = r.result;
       const status = r.error ? `ERROR: ${r.error}` : x && !x.valid ? `INVALID: ${x.invalidReasons.join('; ')}` : 'ok';
       out.push(
-        `| ${r.group} | ${r.target} | ${r.mode} | ${status} | ${x ? num(x.recordsPerSec) : '-'} | ${x ? num(x.payloadMBPerSec, 1) : '-'} | ${latencyCells(x?.ackLatency ?? null).join(' / ')} | ${latencyCells(x?.endToEndLatency ?? null).join(' / ')} | ${x ? processCell(x.processes, 'nodes') : '-'} | ${x ? processCell(x.processes, 'bench') : '-'} |`,
+        `| ${r.group} | ${r.target} | ${r.mode} | ${status} | ${x ? num(x.recordsPerSec) : '-'} | ${x ? num(x.payloadMBPerSec, 1) : '-'} | ${latencyCells(x?.ackLatency ?? null).join(' / ')} | ${latencyCells(x?.endToEndLatency ?? null).join(' / ')} | ${x ? processCell(x.processes, 'nodes') : '-'} | ${x ? processCell(x.processes, 'bench') : '-'} | ${x ? `${num(x.nodeCpuUsPerRecord, 1)} / ${num(x.benchCpuUsPerRecord, 1)}` : '-'} |`,
       );
     }
     out.push('');
     out.push(
-      'records/s and MB/s: acknowledgements inside the measured window (after warmup) per second; MB = 10^6 bytes of values. Latency: acknowledgement = send to acknowledgement; end-to-end = consumer receive time minus the send stamp. CPU: % of one core over the window (utime+stime); RSS max: largest VmRSS sampled.',
+      'records/s and MB/s: acknowledgements inside the measured window (after warmup) per second; MB = 10^6 bytes of values. Latency: acknowledgement = send to acknowledgement; end-to-end = consumer receive time minus the send stamp. CPU: % of one core over the window (utime+stime); RSS max: largest VmRSS sampled; CPU us/record: CPU time of all nodes together (and of the bench process) per acknowledged record in the window.',
       '',
     );
     out.push('Checks per run: requested, acked, failed, unsettled, consumed-of-acked:', '');
@@ -141,7 +141,7 @@ export function renderMarkdown(res: Results): string {
       if (!r.result) continue;
       const x = r.result;
       out.push(
-        `- ${r.name}: requested ${num(x.requested)}, acked ${num(x.acked)}, failed ${num(x.failed)}, unsettled ${x.unsettled}, consumed ${num(x.consumedAcked)} of ${num(x.acked)} acked (duplicates ${x.duplicatesConsumed}, unexpected ${x.unexpectedConsumed})${statsText(x.producerStats)}${x.errors.length > 0 ? `; errors: ${x.errors.join(' | ')}` : ''}`,
+        `- ${r.name}: requested ${num(x.requested)}, acked ${num(x.acked)}, failed ${num(x.failed)}, unsettled ${x.unsettled}, consumed ${num(x.consumedAcked)} of ${num(x.acked)} acked (duplicates ${x.duplicatesConsumed}, unexpected ${x.unexpectedConsumed})${statsText(x.producerStats)}${x.consumerStats.resumedAfterError ? `; consumer resumed ${x.consumerStats.resumedAfterError} times after a retriable error` : ''}${x.errors.length > 0 ? `; errors: ${x.errors.join(' | ')}` : ''}`,
       );
     }
     out.push('');

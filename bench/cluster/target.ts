@@ -43,6 +43,8 @@ export interface TargetProducer {
 
 export interface TargetConsumer {
   close(): Promise<void>;
+  /** Optional (added by bench/cluster): the consumer's own counters (raftbus: restarts after errors). */
+  stats?(): Record<string, number>;
 }
 
 /** A process of the system, for CPU and memory sampling (/proc/<pid>/stat, status). */

@@ -79,6 +79,14 @@ export interface WorkloadResult {
   processes: ProcessFigures[];
   /** The producers' own counters summed (targets that offer them), e.g. batches and requests sent, retries. */
   producerStats: Record<string, number>;
+  /**
+   * CPU time of the target's processes (all nodes together) and of the bench process per acknowledged
+   * record in the window, in microseconds: steadier than rates on a shared machine.
+   */
+  nodeCpuUsPerRecord: number;
+  benchCpuUsPerRecord: number;
+  /** The consumer's own counters (targets that offer them). */
+  consumerStats: Record<string, number>;
 }
 
 function summarize(h: Histogram): LatencySummary {
@@ -274,6 +282,10 @@ export async function runWorkload(
     unexpectedConsumed,
   });
   const windowSec = spec.durationSec - spec.warmupSec;
+  const cpuUsPerRecord = (ps: ProcessFigures[]): number =>
+    ackedInWindow > 0 && ps.length > 0
+      ? ((ps.reduce((a, p) => a + p.cpuPercent, 0) / 100) * windowSec * 1e6) / ackedInWindow
+      : Number.NaN;
   return {
     valid: invalidReasons.length === 0,
     invalidReasons,
@@ -292,6 +304,9 @@ export async function runWorkload(
     ackLatency: summarize(ackHist),
     endToEndLatency: spec.consumers ? summarize(e2eHist) : null,
     producerStats,
+    nodeCpuUsPerRecord: cpuUsPerRecord(processes.filter((p) => p.name !== 'bench')),
+    benchCpuUsPerRecord: cpuUsPerRecord(processes.filter((p) => p.name === 'bench')),
+    consumerStats: consumer?.stats?.() ?? {},
     timeline: Array.from({ length: Math.min(timeline.length, spec.durationSec) }, (_, i) => timeline[i] ?? 0),
     processes,
   };
