@@ -19,7 +19,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Admin, BatchBuilder, Consumer, isRetriable, Producer, RaftbusClient } from '../../client/index.ts';
+import {
+  Admin,
+  BatchBuilder,
+  Consumer,
+  ErrorCode,
+  isRetriable,
+  Producer,
+  RaftbusClient,
+  RaftbusError,
+} from '../../client/index.ts';
 import { type LocalCluster, startLocalCluster } from '../../cluster/local.ts';
 import { TargetNotReadyError } from './errors.ts';
 import type {
@@ -195,7 +204,10 @@ class RaftbusTarget implements BenchTarget {
         break;
       } catch (err) {
         client.invalidateTopic(this.topic);
-        if (!isRetriable(err as Error) || Date.now() > until) {
+        // A leader named in the metadata may not have created its replica yet right after the topic's
+        // creation (seen with 600 partitions): UNKNOWN_TOPIC_OR_PARTITION is worth another try here.
+        const early = err instanceof RaftbusError && err.is(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (!(isRetriable(err as Error) || early) || Date.now() > until) {
           await client.close();
           throw err;
         }
