@@ -266,6 +266,15 @@ describe('checkUnexpectedValues', () => {
     expect(kinds(checkUnexpectedValues(h.events))).toEqual({ 'wrong-partition': 1 });
   });
 
+  it('reports a value read before its send was invoked', () => {
+    const h = new HistoryBuilder();
+    h.read('c1', [[0, 0, 'p1-1']]);
+    h.send('p1.0', 'p1', 1, 0, 'ok', 0);
+    h.read('c2', [[0, 0, 'p1-1']]);
+    h.drain(0, ['p1-1']);
+    expect(failures(h.events)).toEqual({ 'unexpected-values': { 'read-before-send': 1 } });
+  });
+
   it('accepts info and open sends that show up', () => {
     const h = new HistoryBuilder();
     h.send('p1.0', 'p1', 1, 0, 'info');

@@ -58,7 +58,7 @@ export function renderSummary(report: CheckReport, meta: SummaryMeta): string {
   out.push('## Availability');
   out.push('');
   out.push(
-    `Workload span: ${a.workload === null ? 'none' : windowText(a.workload)}; faults active ${a.faultTimeMs} ms in ${a.faultWindows.length} window(s) (fault invoke to heal ok).`,
+    `Workload span: ${a.workload === null ? 'none' : windowText(a.workload)}; faults active ${ms(a.faultTimeMs)} ms in ${a.faultWindows.length} window(s) (fault invoke to heal ok).`,
   );
   out.push('');
   out.push(
@@ -132,7 +132,12 @@ function availabilityRow(name: string, o: OpAvailability): string {
 }
 
 function windowText(w: TimeWindow): string {
-  return `${w.durationMs} ms (${w.startMs}-${w.endMs} ms)`;
+  return `${ms(w.durationMs)} ms (${ms(w.startMs)}-${ms(w.endMs)} ms)`;
+}
+
+/** Times come from a monotonic clock with fractions of a ms; a tenth is enough to read. */
+function ms(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
 
 function percent(f: number | null): string {

@@ -6,8 +6,9 @@ import type { CheckResult } from './types.ts';
 /**
  * Nothing unexpected is ever read: every value a read or the drain returns was
  * invoked ('never-sent' otherwise), its send did not end in a definite failure
- * ('failed-send'), and it sits in the partition it was sent to
- * ('wrong-partition'). Sends that ended info or are still open may show up or
+ * ('failed-send'), it was not read before its send was invoked
+ * ('read-before-send': a value left over from another run), and it sits in
+ * the partition it was sent to ('wrong-partition'). Sends that ended info or are still open may show up or
  * not. Counted once per value (and partition), however often it was read.
  */
 export function checkUnexpectedValues(
@@ -33,6 +34,17 @@ export function checkUnexpectedValues(
         record: r,
         source,
         failure: send.completion,
+      });
+      return;
+    }
+    if (source.completionIndex < send.invokeIndex) {
+      // Seen before anyone sent it: left over from another run, or the history is out of order.
+      if (reported.has(r.value)) return;
+      reported.add(r.value);
+      b.violation('read-before-send', `${r.value} at ${r.partition}/${r.offset} was read before its send was invoked`, {
+        record: r,
+        source,
+        invokeIndex: send.invokeIndex,
       });
       return;
     }
