@@ -45,10 +45,17 @@ export interface RaftbusTargetOptions {
   brokers?: string[];
   /** Write a V8 CPU profile of every node there (node --cpu-prof), written when the node exits. */
   profileDir?: string;
+  /**
+   * Idle scenario only: more partitions than one topic may hold are spread over several topics
+   * (producers and consumers use the first one only).
+   */
+  spreadOverTopics?: boolean;
   /** Node output lines (default: kept, the last ones shown when a start fails). */
   onLine?: (line: string) => void;
 }
 
+/** A node's default partitions-per-topic-max (node/config.ts). */
+const topicPartitionsMax = 1_024;
 /** Connection pipelining depth bound: the node takes 1,024 requests in flight per connection by default. */
 const connectionInFlightMax = 1_024;
 /** A send that neither lands nor fails for this long fails (bounds the runner's settle wait). */
@@ -121,19 +128,25 @@ class RaftbusTarget implements BenchTarget {
     // A fresh topic per start: against a running cluster, runs must not read each other's records.
     this.topic = `bench-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     this.partitions = o.partitions;
+    if (o.partitions > topicPartitionsMax && !this.o.spreadOverTopics)
+      throw new TargetNotReadyError(
+        `${o.partitions} partitions in one topic: a node takes ${topicPartitionsMax} per topic by default`,
+      );
+    // Topics of at most topicPartitionsMax partitions (only the idle scenario asks for more).
+    const topics: { name: string; partitions: number }[] = [];
+    for (let left = o.partitions, i = 0; left > 0; left -= topicPartitionsMax, i++)
+      topics.push({
+        name: i === 0 ? this.topic : `${this.topic}-${i}`,
+        partitions: Math.min(left, topicPartitionsMax),
+      });
     const client = this.newClient();
     const readyMs = Math.max(60_000, o.partitions * 100);
     const signal = AbortSignal.timeout(readyMs);
     await new Admin(client).createTopics(
-      [{ name: this.topic, partitions: o.partitions, replicationFactor: o.replication }],
+      topics.map((t) => ({ name: t.name, partitions: t.partitions, replicationFactor: o.replication })),
       { signal },
     );
-    await waitForLeaders(client, this.topic, o.partitions, signal);
-  }
-
-  /** Every partition of the topic with a leader (for the idle scenario). */
-  get topicName(): string {
-    return this.topic;
+    for (const t of topics) await waitForLeaders(client, t.name, t.partitions, signal);
   }
 
   processes(): TargetProcess[] {
@@ -292,9 +305,6 @@ function restoreEnv(name: string, value: string | undefined): void {
   else process.env[name] = value;
 }
 
-export function raftbusTarget(o: RaftbusTargetOptions = {}): BenchTarget & {
-  readonly topicName: string;
-  readonly outputTail: string[];
-} {
+export function raftbusTarget(o: RaftbusTargetOptions = {}): BenchTarget & { readonly outputTail: string[] } {
   return new RaftbusTarget(o);
 }

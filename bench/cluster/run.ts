@@ -108,7 +108,10 @@ async function runOne(target: BenchTarget, spec: RunSpec, mode: string, io: Benc
 /** The idle scenario: a topic of N partitions, every partition led, then CPU and RSS per node. */
 async function runIdle(a: BenchArgs, io: BenchIo): Promise<IdleRecord> {
   const partitions = a.idlePartitions!;
-  const target = raftbusTarget(a.profileDir ? { profileDir: resolve(a.profileDir) } : {});
+  const target = raftbusTarget({
+    spreadOverTopics: true,
+    ...(a.profileDir ? { profileDir: resolve(a.profileDir) } : {}),
+  });
   const dir = mkdtempSync(join(tmpdir(), 'raftbus-bench-idle-'));
   try {
     const t0 = Date.now();
@@ -120,7 +123,7 @@ async function runIdle(a: BenchArgs, io: BenchIo): Promise<IdleRecord> {
     await new Promise((r) => setTimeout(r, a.durationSec * 1_000));
     clearInterval(ticker);
     const rec: IdleRecord = {
-      name: `idle,nodes=${a.nodes},rf=${a.replication},partitions=${partitions},duration=${a.durationSec}s`,
+      name: `idle,nodes=${a.nodes},rf=${a.replication},partitions=${partitions},topics=${Math.ceil(partitions / 1024)},duration=${a.durationSec}s`,
       target: target.name,
       partitions,
       replication: a.replication,
