@@ -72,9 +72,9 @@ export function prepareRabbitNode(n: RabbitNode, seedNode: string): void {
 
 /**
  * `seedNode`: the node every other node joins at its first boot (classic config peer
- * discovery). All nodes boot at once; a node that cannot reach the seed yet retries
- * (DISCOVERY_RETRIES_MAX x DISCOVERY_RETRY_INTERVAL_MS) instead of the default
- * 10 x 500 ms, after which it would start as a standalone cluster of its own.
+ * discovery). The seed is up before the others start; should a joiner still not reach
+ * it, it retries (DISCOVERY_RETRIES_MAX x DISCOVERY_RETRY_INTERVAL_MS) instead of the
+ * default 10 x 500 ms, after which it would start as a standalone cluster of its own.
  */
 export function renderRabbitConfig(n: RabbitNode, seedNode: string): string {
   return [

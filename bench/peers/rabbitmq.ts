@@ -129,11 +129,15 @@ class RabbitTarget implements BenchTarget {
       for (const n of nodes) prepareRabbitNode(n, seed.nodeName);
       // epmd must listen before the VMs register with it
       await this.waitForEpmd(epmdPort);
-      // All nodes boot at once (a node boots in ~15 s here); the others join the seed at
-      // their first boot (peer discovery), which saves the stop_app / join_cluster /
-      // start_app round of the manual way (a CLI Erlang VM per call, 3-8 s each here).
-      for (const n of nodes) this.spawnNode(script, n, shared);
-      await Promise.all(this.nodes.map((r) => this.awaitAmqp(r)));
+      // The seed boots first, alone; then the others boot at once and join it at their first
+      // boot (peer discovery), which saves the stop_app / join_cluster / start_app round of
+      // the manual way (a CLI Erlang VM per call, 3-8 s each here). Booting the seed with
+      // the others was faster, but one run hung for 3 minutes: a joiner took the discovery
+      // lock (global:set_lock on the seed) while the seed was still booting and never came back.
+      this.spawnNode(script, seed, shared);
+      await this.awaitAmqp(at(this.nodes, 0));
+      for (const n of nodes.slice(1)) this.spawnNode(script, n, shared);
+      await Promise.all(this.nodes.slice(1).map((r) => this.awaitAmqp(r)));
       await this.ensureCluster(o.nodes);
       await this.declareQueues(o.partitions, o.replication);
     } catch (err) {
