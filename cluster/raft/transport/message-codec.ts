@@ -2,6 +2,11 @@
  * Raft messages as compact positional arrays (no field names on the wire),
  * and the strict inverse: every field of untrusted input is checked before
  * it reaches a Raft core. A bad field throws FrameDecodeError.
+ *
+ * Entry data (the partition batches: nearly every byte of replication
+ * traffic) does not go through msgpack: an entry carries only its data's
+ * length, and the bytes travel in the frame's raw section (batch-codec.ts),
+ * written from the entry's own buffer and read back as views of the frame.
  */
 import type { ConfState, Entry, EntryType, Message, MessageType, Snapshot } from '../types.ts';
 import { FrameDecodeError } from './errors.ts';
@@ -12,15 +17,23 @@ const entryTypeMax = 1;
 export const entriesPerMessageMax = 100_000;
 const confMembersMax = 10_000;
 
-export type WireEntry = [term: number, index: number, type: number, data: Uint8Array];
+/** An entry on the wire: its data's bytes follow in the frame's raw section. */
+export type WireEntry = [term: number, index: number, type: number, dataBytes: number];
 
-export function encodeEntry(e: Entry): WireEntry {
-  return [e.term, e.index, e.type, e.data];
+/** Collects the raw bytes of a frame in order (entry data, no copies). */
+export type RawSink = (bytes: Uint8Array) => void;
+
+/** The next `n` bytes of the frame's raw section; throws FrameDecodeError past its end. */
+export type RawSource = (n: number) => Uint8Array;
+
+export function encodeEntry(e: Entry, raw: RawSink): WireEntry {
+  raw(e.data);
+  return [e.term, e.index, e.type, e.data.byteLength];
 }
 
-export function encodeMessage(m: Message): unknown[] {
+export function encodeMessage(m: Message, raw: RawSink): unknown[] {
   const entries = new Array<WireEntry>(m.entries.length);
-  for (let i = 0; i < m.entries.length; i++) entries[i] = encodeEntry(m.entries[i]!);
+  for (let i = 0; i < m.entries.length; i++) entries[i] = encodeEntry(m.entries[i]!, raw);
   const snap = m.snapshot
     ? [
         m.snapshot.meta.index,
@@ -70,7 +83,7 @@ function idList(v: unknown, what: string): number[] {
   return list(v, what, confMembersMax).map((x) => uint(x, what));
 }
 
-export function decodeEntry(v: unknown): Entry {
+export function decodeEntry(v: unknown, raw: RawSource): Entry {
   const a = list(v, 'entry', 4);
   if (a.length !== 4) throw new FrameDecodeError('entry: expected 4 fields');
   const type = uint(a[2], 'entry.type');
@@ -79,7 +92,7 @@ export function decodeEntry(v: unknown): Entry {
     term: uint(a[0], 'entry.term'),
     index: uint(a[1], 'entry.index'),
     type: type as EntryType,
-    data: bytes(a[3], 'entry.data'),
+    data: raw(uint(a[3], 'entry.dataBytes')),
   };
 }
 
@@ -98,14 +111,14 @@ function decodeSnapshot(v: unknown): Snapshot | undefined {
   };
 }
 
-export function decodeMessage(v: unknown): Message {
+export function decodeMessage(v: unknown, raw: RawSource): Message {
   const a = list(v, 'message', 13);
   if (a.length !== 13) throw new FrameDecodeError('message: expected 13 fields');
   const type = uint(a[0], 'message.type');
   if (type < 1 || type > messageTypeMax) throw new FrameDecodeError(`message.type: unknown ${type}`);
   const rawEntries = list(a[6], 'message.entries', entriesPerMessageMax);
   const entries = new Array<Entry>(rawEntries.length);
-  for (let i = 0; i < rawEntries.length; i++) entries[i] = decodeEntry(rawEntries[i]);
+  for (let i = 0; i < rawEntries.length; i++) entries[i] = decodeEntry(rawEntries[i], raw);
   const reject = uint(a[8], 'message.reject');
   if (reject > 1) throw new FrameDecodeError('message.reject: expected 0 or 1');
   const m: Message = {

@@ -3,7 +3,7 @@
  * The node with the lower id dials and redials (with backoff); the other side
  * accepts, so the pair never races into two connections. Each connection
  * starts with a handshake naming both node ids. Frames are length-prefixed
- * msgpack, bounded by frameBytesMax; any malformed frame closes that one
+ * (batch-codec.ts: a msgpack header, entry data as raw bytes), bounded by frameBytesMax; any malformed frame closes that one
  * connection and nothing else. The send queue per peer is the socket's
  * writable buffer, bounded by sendQueueBytesMax: past it, batches are dropped
  * and reported unreachable so Raft falls back to probing instead of piling up.
@@ -11,9 +11,9 @@
 import net from 'node:net';
 import type { NodeId } from '../types.ts';
 import { Backoff } from './backoff.ts';
-import { decodeFrame, encodeBatch, encodeHello, wireVersion } from './batch-codec.ts';
+import { decodeFrame, encodeBatchFrame, encodeHello, wireVersion } from './batch-codec.ts';
 import { HandshakeError, TransportConfigError } from './errors.ts';
-import { FrameReader, frameBytes } from './frame-reader.ts';
+import { FrameReader, frameBytes, frameHeaderBytes } from './frame-reader.ts';
 import type { BatchHandler, PeerBatch, Transport, UnreachableHandler } from './transport.ts';
 
 export interface PeerAddress {
@@ -174,16 +174,19 @@ export class TcpTransport implements Transport {
   send(to: NodeId, batch: PeerBatch): boolean {
     const link = this.links.get(to);
     if (!link?.ready || !link.socket) return this.drop(to);
-    const payload = encodeBatch(batch);
-    if (payload.length > this.frameBytesMax) {
-      this.onError(new TransportConfigError(`outgoing batch of ${payload.length} bytes exceeds frameBytesMax`), to);
+    const { parts, payloadBytes } = encodeBatchFrame(batch);
+    if (payloadBytes > this.frameBytesMax) {
+      this.onError(new TransportConfigError(`outgoing batch of ${payloadBytes} bytes exceeds frameBytesMax`), to);
       return this.drop(to);
     }
-    if (link.socket.writableLength + payload.length > this.sendQueueBytesMax) return this.drop(to);
-    const frame = frameBytes(payload);
-    link.socket.write(frame);
+    if (link.socket.writableLength + payloadBytes > this.sendQueueBytesMax) return this.drop(to);
+    // One writev for the whole frame; entry data goes out from the entries' own (immutable) buffers.
+    const socket = link.socket;
+    socket.cork();
+    for (const part of parts) socket.write(part);
+    socket.uncork();
     this.stats.framesSent++;
-    this.stats.bytesSent += frame.length;
+    this.stats.bytesSent += frameHeaderBytes + payloadBytes;
     return true;
   }
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeId } from '../types.ts';
-import { decodeFrame, encodeBatch, encodeHello, wireVersion } from './batch-codec.ts';
+import { decodeFrame, encodeBatch, encodeBatchFrame, encodeHello, wireVersion } from './batch-codec.ts';
 import { FrameDecodeError } from './errors.ts';
 import { FrameReader, frameBytes } from './frame-reader.ts';
 import { MemoryHub } from './memory-hub.ts';
@@ -60,6 +60,28 @@ describe('batch codec', () => {
         expect(err).toBeInstanceOf(FrameDecodeError);
       }
     }
+  });
+
+  it('carries entry data as raw bytes: exact round trip, views of the frame, lengths checked', () => {
+    const b = batchOf(1, 2, 'first');
+    const m = b.messages[0]!.msg;
+    m.entries.push({ term: 3, index: 9, type: 0, data: new Uint8Array(0) });
+    m.entries.push({ term: 3, index: 10, type: 0, data: new Uint8Array(3000).fill(5) });
+    b.messages.push({ group: 43, msg: appMessage(1, 2, 'second group') });
+    const { parts, payloadBytes } = encodeBatchFrame(b);
+    // The data buffers themselves are parts of the frame: nothing was copied on the way out.
+    expect(parts).toContain(m.entries[2]!.data);
+    const payload = encodeBatch(b);
+    expect(payload.length).toBe(payloadBytes);
+    const f = decodeFrame(payload);
+    if (f.kind !== 'batch') throw new Error('expected a batch');
+    const got = f.batch.messages.map((x) => x.msg.entries.map((e) => Buffer.from(e.data).toString('hex')));
+    const want = b.messages.map((x) => x.msg.entries.map((e) => Buffer.from(e.data).toString('hex')));
+    expect(got).toEqual(want);
+    expect(f.batch.messages[0]!.msg.entries[2]!.data.buffer).toBe(payload.buffer);
+    // A raw section shorter or longer than the entries say is rejected.
+    expect(() => decodeFrame(payload.subarray(0, payload.length - 1))).toThrow(FrameDecodeError);
+    expect(() => decodeFrame(Buffer.concat([payload, Buffer.from([0])]))).toThrow(FrameDecodeError);
   });
 
   it('frame reader splits frames across chunk boundaries and bounds their size', () => {
