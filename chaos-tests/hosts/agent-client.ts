@@ -12,6 +12,11 @@ import { type AgentAnswer, agentInFlightMax } from './http-agent.ts';
 export const AGENT_PATH = fileURLToPath(new URL('./http-agent.ts', import.meta.url));
 /** Extra time the parent gives the agent beyond the request's own timeout. */
 const agentMarginMs = 2_000;
+/**
+ * Bound on an agent's start (a Node start: seconds on a loaded machine). Not
+ * counted in a request's timeout, which bounds the HTTP exchange only.
+ */
+const agentStartTimeoutMs = 60_000;
 
 interface Pending {
   url: string;
@@ -23,6 +28,8 @@ interface Pending {
 export class AgentClient {
   private readonly spawnAgent: () => ChildProcess;
   private child: ChildProcess | null = null;
+  /** Resolves when the current agent printed its ready line; rejects if it exits or does not start in time. */
+  private ready: Promise<void> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -31,11 +38,17 @@ export class AgentClient {
     this.spawnAgent = spawnAgent;
   }
 
-  request(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-    if (this.closed) return Promise.reject(new HttpGetError(url, null, '', 'the client host is closed'));
+  async request(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+    if (this.closed) throw new HttpGetError(url, null, '', 'the client host is closed');
     if (this.pending.size >= agentInFlightMax)
-      return Promise.reject(new HttpGetError(url, null, '', `more than ${agentInFlightMax} requests in flight`));
-    const child = this.agent();
+      throw new HttpGetError(url, null, '', `more than ${agentInFlightMax} requests in flight`);
+    const { child, ready } = this.agent();
+    try {
+      await ready;
+    } catch (err) {
+      throw new HttpGetError(url, null, '', (err as Error).message);
+    }
+    if (this.closed) throw new HttpGetError(url, null, '', 'the client host is closed');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -59,6 +72,7 @@ export class AgentClient {
     this.closed = true;
     const child = this.child;
     this.child = null;
+    this.ready = null;
     this.failAll('the client host is closed');
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -74,10 +88,22 @@ export class AgentClient {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 
-  private agent(): ChildProcess {
-    if (this.child) return this.child;
+  private agent(): { child: ChildProcess; ready: Promise<void> } {
+    if (this.child && this.ready) return { child: this.child, ready: this.ready };
     const child = this.spawnAgent();
     this.child = child;
+    let markReady!: () => void;
+    let failStart!: (err: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failStart = reject;
+    });
+    ready.catch(() => {}); // awaited by every request; no unhandled rejection when none is waiting
+    this.ready = ready;
+    const startTimer = setTimeout(() => {
+      failStart(new Error(`the client-host agent did not start within ${agentStartTimeoutMs} ms`));
+      child.kill('SIGKILL');
+    }, agentStartTimeoutMs);
     child.stderr!.resume();
     child.stdin!.on('error', () => {}); // a dead agent shows up as its exit
     createInterface({ input: child.stdout!, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
@@ -85,6 +111,11 @@ export class AgentClient {
       try {
         a = JSON.parse(line) as AgentAnswer;
       } catch {
+        return;
+      }
+      if ('ready' in a) {
+        clearTimeout(startTimer);
+        markReady();
         return;
       }
       const p = this.pending.get(a.id);
@@ -95,11 +126,17 @@ export class AgentClient {
       else p.resolve({ status: a.status, body: a.body });
     });
     child.once('exit', (code, signal) => {
-      if (this.child === child) this.child = null;
-      this.failAll(`the client-host agent exited (code ${code}, signal ${signal})`);
+      clearTimeout(startTimer);
+      const why = `the client-host agent exited (code ${code}, signal ${signal})`;
+      failStart(new Error(why));
+      if (this.child === child) {
+        this.child = null;
+        this.ready = null;
+      }
+      this.failAll(why);
     });
     child.once('error', () => {});
-    return child;
+    return { child, ready };
   }
 
   private failAll(why: string): void {

@@ -2,7 +2,7 @@
  * The client host's HTTP prober: a small long-lived process (spawned inside
  * the client namespace) that reads `{"id":1,"url":"http://...","timeoutMs":2000}`
  * lines on stdin and answers `{"id":1,"status":200,"body":"..."}` or
- * `{"id":1,"error":"..."}` lines on stdout, so a probe of /health or /metrics
+ * `{"id":1,"error":"..."}` lines on stdout (after a first `{"id":0,"ready":true}`), so a probe of /health or /metrics
  * does not pay a process start. Bodies and request lines are bounded; it exits
  * when stdin closes (its parent went away).
  *
@@ -24,7 +24,11 @@ export interface AgentRequest {
   timeoutMs?: number;
 }
 
-export type AgentAnswer = { id: number; status: number; body: string } | { id: number; error: string };
+export type AgentAnswer =
+  | { id: number; status: number; body: string }
+  | { id: number; error: string }
+  /** The first line: the agent reads requests now (id 0, never a request's). */
+  | { id: 0; ready: true };
 
 function runAgent(): void {
   let inFlight = 0;
@@ -58,6 +62,7 @@ function runAgent(): void {
       });
   });
   rl.on('close', () => process.exit(0));
+  answer({ id: 0, ready: true });
 }
 
 if (import.meta.main) runAgent();
