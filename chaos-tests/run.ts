@@ -33,7 +33,9 @@ async function main(argv: string[]): Promise<number> {
   const onSignal = (): void => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write('chaos: interrupted; healing and tearing the cluster down (Ctrl-C again to leave now)\n');
+      process.stderr.write(
+        'chaos: interrupted; stopping the workload and tearing the cluster down (Ctrl-C again to leave now)\n',
+      );
       stop.abort();
     } else {
       process.exit(2);
