@@ -5,8 +5,15 @@
  * name, so a test can prove that stop() left nothing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { BenchTarget } from '../cluster/target.ts';
 
 export const PEER_DIR_ENV = 'RAFTBUS_PEER_DIR';
+
+/** A peer target, plus what its last stop() had to clean up the hard way. */
+export interface PeerTarget extends BenchTarget {
+  /** Pids the last stop() found still running after the orderly stop and SIGKILLed (empty when it went well). */
+  readonly leftoversKilled: readonly number[];
+}
 const PROC_SCAN_PIDS_MAX = 100_000;
 
 /** The environment for a child of a peer cluster run in dir. */
@@ -33,4 +40,26 @@ export function processesOfRun(dir: string): number[] {
     }
   }
   return found;
+}
+
+/**
+ * The last step of a target's stop(): SIGKILL, by pid, every process still carrying this
+ * run's marker (say a beam.smp whose script was killed before it could forward the
+ * SIGTERM, or an epmd some Erlang tool spawned), then wait for them (bounded).
+ * Returns the pids it had to kill.
+ */
+export async function killLeftovers(dir: string, waitMs = 5000): Promise<number[]> {
+  const left = processesOfRun(dir);
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const deadline = Date.now() + waitMs;
+  while (left.length > 0 && processesOfRun(dir).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return left;
 }

@@ -50,6 +50,8 @@ describe.skipIf(bin === undefined && !required)('nats target', () => {
       await target.stop();
     }
     for (const pid of pids) expect(pidAlive(pid), `pid ${pid} still alive`).toBe(false);
+    // the orderly stop did it all: nothing was left for the last-resort SIGKILL sweep
+    expect(target.leftoversKilled).toEqual([]);
     expect(processesOfRun(dir)).toEqual([]);
     expect(target.processes()).toEqual([]);
   }, 120_000);

@@ -28,7 +28,6 @@ import {
   StorageType,
 } from 'nats';
 import type {
-  BenchTarget,
   ProducerSpec,
   TargetConsumer,
   TargetProcess,
@@ -42,7 +41,7 @@ import {
   PeerPartitionError,
   PeerStartError,
 } from './errors.ts';
-import { peerEnv } from './leftovers.ts';
+import { killLeftovers, type PeerTarget, peerEnv } from './leftovers.ts';
 import { renderNatsConfig } from './nats-config.ts';
 import { freePorts } from './ports.ts';
 import { type LoggedProcess, logTail, runCommand, spawnLogged, stopPid, waitUntil } from './process.ts';
@@ -88,15 +87,17 @@ interface NatsNode {
   proc: LoggedProcess;
 }
 
-export function natsTarget(): BenchTarget {
+export function natsTarget(): PeerTarget {
   return new NatsTarget();
 }
 
-class NatsTarget implements BenchTarget {
+class NatsTarget implements PeerTarget {
   readonly name = 'nats';
   readonly durability = NATS_DURABILITY;
   private nodes: NatsNode[] = [];
   private partitions = 0;
+  private runDir: string | undefined;
+  leftoversKilled: readonly number[] = [];
   /** Connections this target opened (producers, consumers), closed by stop() if the caller did not. */
   private readonly connections = new Set<NatsConnection>();
 
@@ -115,6 +116,7 @@ class NatsTarget implements BenchTarget {
     }
     const bin = requireNatsServer();
     this.partitions = o.partitions;
+    this.runDir = o.dir;
     const ports = await freePorts(o.nodes * 2);
     const clientPorts = ports.slice(0, o.nodes);
     const clusterPorts = ports.slice(o.nodes);
@@ -203,6 +205,8 @@ class NatsTarget implements BenchTarget {
         await Promise.race([n.proc.exited, new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
       }),
     );
+    this.leftoversKilled = this.runDir === undefined ? [] : await killLeftovers(this.runDir);
+    this.runDir = undefined;
   }
 
   private async connect(): Promise<NatsConnection> {

@@ -16,7 +16,6 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { type ChannelModel, connect } from 'amqplib';
 import type {
-  BenchTarget,
   ProducerSpec,
   TargetConsumer,
   TargetProcess,
@@ -24,7 +23,7 @@ import type {
   TargetStartOptions,
 } from '../cluster/target.ts';
 import { PeerBinaryMissingError, PeerCommandError, PeerNotStartedError, PeerStartError } from './errors.ts';
-import { peerEnv } from './leftovers.ts';
+import { killLeftovers, type PeerTarget, peerEnv } from './leftovers.ts';
 import { freePorts } from './ports.ts';
 import { type LoggedProcess, logTail, pidAlive, runCommand, spawnLogged, stopPid, waitUntil } from './process.ts';
 import { openRabbitConsumer } from './rabbitmq-consumer.ts';
@@ -77,17 +76,19 @@ interface RunningNode {
   beamPid: number;
 }
 
-export function rabbitmqTarget(): BenchTarget {
+export function rabbitmqTarget(): PeerTarget {
   return new RabbitTarget();
 }
 
-class RabbitTarget implements BenchTarget {
+class RabbitTarget implements PeerTarget {
   readonly name = 'rabbitmq';
   readonly durability = RABBITMQ_DURABILITY;
   private nodes: RunningNode[] = [];
   private epmd: LoggedProcess | undefined;
   private queueNames: string[] = [];
   private producersOpened = 0;
+  private runDir: string | undefined;
+  leftoversKilled: readonly number[] = [];
   private readonly connections = new Set<ChannelModel>();
 
   async version(): Promise<string> {
@@ -110,6 +111,7 @@ class RabbitTarget implements BenchTarget {
     if (script === undefined || epmdBin === undefined) {
       throw new PeerBinaryMissingError(`${join(RABBITMQ_SCRIPTS_DIR, 'rabbitmq-server')} and epmd`);
     }
+    this.runDir = o.dir;
     try {
       const [epmdPort, ...amqpPorts] = await freePorts(1 + o.nodes);
       const distPorts = await freePorts(o.nodes, { below: DIST_PORT_BELOW });
@@ -188,6 +190,8 @@ class RabbitTarget implements BenchTarget {
       await stopPid(epmd.pid, STOP_GRACE_MS);
       await Promise.race([epmd.exited, new Promise((res) => setTimeout(res, STOP_GRACE_MS))]);
     }
+    this.leftoversKilled = this.runDir === undefined ? [] : await killLeftovers(this.runDir);
+    this.runDir = undefined;
     this.queueNames = [];
   }
 
