@@ -45,6 +45,8 @@ export class HostedCluster implements ClusterHosts {
   private readonly specs = new Map<number, HostedNodeSpec>();
   private readonly runs = new Map<number, NodeProcessRun>();
   private readonly clientChildren = new Set<ChildProcess>();
+  /** Nodes whose start is in progress: a second start of one would run two processes on one data dir. */
+  private readonly starting = new Set<number>();
   private readonly o: HostedClusterOptions;
   private closing: Promise<void> | null = null;
   private readonly unhook: () => void;
@@ -105,10 +107,10 @@ export class HostedCluster implements ClusterHosts {
     if (run) await this.terminate(run);
   }
 
-  dropFrom(to: number, from: number | 'client'): Promise<void> {
+  async dropFrom(to: number, from: number | 'client'): Promise<void> {
     this.spec(to);
     if (from !== 'client') this.spec(from);
-    return this.network.dropFrom(to, from);
+    await this.network.dropFrom(to, from);
   }
 
   healNetwork(): Promise<void> {
@@ -174,6 +176,16 @@ export class HostedCluster implements ClusterHosts {
 
   private async startNode(nodeId: number): Promise<void> {
     const spec = this.spec(nodeId);
+    if (this.starting.has(nodeId)) throw new HostsUsageError(`node ${nodeId} is already starting`);
+    this.starting.add(nodeId);
+    try {
+      await this.startRun(nodeId, spec);
+    } finally {
+      this.starting.delete(nodeId);
+    }
+  }
+
+  private async startRun(nodeId: number, spec: HostedNodeSpec): Promise<void> {
     const node = this.nodes.find((n) => n.nodeId === nodeId)!;
     const onHost = this.network.onNodeHost(nodeId, spec.launch.command, spec.launch.args);
     const run = new NodeProcessRun({ ...spec.launch, ...onHost });
