@@ -54,6 +54,8 @@ export interface RaftbusTargetOptions {
   onLine?: (line: string) => void;
 }
 
+/** With --profile-dir: how long a graceful stop may take before the second SIGTERM. */
+const profileStopGraceMs = 5_000;
 /** A node's default partitions-per-topic-max (node/config.ts). */
 const topicPartitionsMax = 1_024;
 /** Connection pipelining depth bound: the node takes 1,024 requests in flight per connection by default. */
@@ -265,8 +267,51 @@ class RaftbusTarget implements BenchTarget {
     if (!this.cluster) return;
     const cluster = this.cluster;
     this.cluster = null;
-    await cluster.stop();
+    const pids = cluster.nodes.map((n) => n.pid);
+    const stopping = cluster.stop();
+    // A graceful stop of a node with hundreds of partitions takes longer than the cluster's 20 s bound,
+    // and a SIGKILLed node writes no CPU profile: when profiling, a second SIGTERM after a few seconds
+    // makes each node exit at once (through process.exit, which writes the profile).
+    const hurry = this.o.profileDir
+      ? setTimeout(() => {
+          for (const pid of pids) {
+            try {
+              process.kill(pid, 'SIGTERM');
+            } catch {
+              // already gone
+            }
+          }
+        }, profileStopGraceMs)
+      : undefined;
+    try {
+      await stopping;
+    } finally {
+      clearTimeout(hurry);
+    }
     await cluster.done.catch(() => {}); // a node that exited uncleanly during the stop is not a benchmark figure
+  }
+
+  /**
+   * Waits until the nodes together host `expected` partition replicas (raftbus_raft_groups{kind=
+   * "partition"} on every node's /metrics): every partition having a leader does not mean every
+   * follower has opened its replica yet. Returns the count last seen; polls every 2 s up to timeoutMs.
+   */
+  async waitForReplicas(expected: number, timeoutMs: number): Promise<number> {
+    const urls = (this.cluster?.nodes ?? []).map((n) => n.metricsUrl);
+    const until = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      seen = 0;
+      for (const url of urls) {
+        const text = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+          .then((r) => r.text())
+          .catch(() => '');
+        for (const m of text.matchAll(/^raftbus_raft_groups\{[^}]*kind="partition"[^}]*\} (\d+)/gm))
+          seen += Number(m[1]);
+      }
+      if (seen >= expected || Date.now() > until) return seen;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
   }
 
   /** The last node output lines (for a failure message). */
@@ -305,6 +350,9 @@ function restoreEnv(name: string, value: string | undefined): void {
   else process.env[name] = value;
 }
 
-export function raftbusTarget(o: RaftbusTargetOptions = {}): BenchTarget & { readonly outputTail: string[] } {
+export function raftbusTarget(o: RaftbusTargetOptions = {}): BenchTarget & {
+  readonly outputTail: string[];
+  waitForReplicas(expected: number, timeoutMs: number): Promise<number>;
+} {
   return new RaftbusTarget(o);
 }

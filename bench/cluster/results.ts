@@ -33,6 +33,9 @@ export interface IdleRecord {
   nodes: number;
   /** From the topic's creation until every partition had a leader. */
   leadersReadyMs: number;
+  /** From the start until the nodes hosted every replica (the idle window starts then). */
+  replicasReadyMs: number;
+  replicasOpen: number;
   durationSec: number;
   processes: ProcessFigures[];
 }
@@ -168,14 +171,22 @@ export function renderMarkdown(res: Results): string {
   }
   if (res.idle.length > 0) {
     out.push('## Idle', '');
-    out.push('| scenario | leaders ready after | per node: CPU (% of a core), RSS max / peak MiB |');
-    out.push('| --- | ---: | --- |');
+    out.push(
+      'Times from the start of the cluster. The window starts once every node hosts every replica (raftbus_raft_groups on /metrics), not merely once every partition has a leader.',
+      '',
+    );
+    out.push(
+      '| scenario | every partition led after | every replica open after | per node: CPU (% of a core), RSS max / peak MiB |',
+    );
+    out.push('| --- | ---: | ---: | --- |');
     for (const i of res.idle) {
       const cells = i.processes
         .filter((p) => p.name !== 'bench')
         .map((p) => `${p.name} ${p.cpuPercent.toFixed(1)}% ${mib(p.rssMaxBytes)} / ${mib(p.rssPeakBytes)}`)
         .join(', ');
-      out.push(`| ${i.name} | ${num(i.leadersReadyMs / 1000, 1)} s | ${cells} |`);
+      out.push(
+        `| ${i.name} | ${num(i.leadersReadyMs / 1000, 1)} s | ${num(i.replicasReadyMs / 1000, 1)} s (${num(i.replicasOpen)} replicas) | ${cells} |`,
+      );
     }
     out.push('');
   }

@@ -36,6 +36,9 @@ import {
 import type { BenchTarget } from './target.ts';
 import { runWorkload } from './workload.ts';
 
+/** How long the idle scenario waits for every replica to be open before it measures. */
+const idleReplicasTimeoutMs = 600_000;
+
 export type TargetFactory = (name: TargetName) => Promise<BenchTarget>;
 
 /** Peers come from bench/peers/<name>.ts (natsTarget, rabbitmqTarget), loaded only when asked for. */
@@ -117,6 +120,13 @@ async function runIdle(a: BenchArgs, io: BenchIo): Promise<IdleRecord> {
     const t0 = Date.now();
     await target.start({ nodes: a.nodes, replication: a.replication, partitions, dir });
     const leadersReadyMs = Date.now() - t0;
+    const expected = partitions * a.replication;
+    const replicas = await target.waitForReplicas(expected, idleReplicasTimeoutMs);
+    const replicasReadyMs = Date.now() - t0;
+    if (replicas < expected)
+      io.stdout.write(
+        `idle: only ${replicas} of ${expected} replicas open after ${replicasReadyMs} ms; measuring anyway\n`,
+      );
     const sampler = new ProcessSampler(target.processes());
     sampler.begin();
     const ticker = setInterval(() => sampler.sample(), 1_000);
@@ -129,11 +139,13 @@ async function runIdle(a: BenchArgs, io: BenchIo): Promise<IdleRecord> {
       replication: a.replication,
       nodes: a.nodes,
       leadersReadyMs,
+      replicasReadyMs,
+      replicasOpen: replicas,
       durationSec: a.durationSec,
       processes: sampler.end(),
     };
     io.stdout.write(
-      `${rec.name}: cluster start + leaders ${(leadersReadyMs / 1000).toFixed(1)} s; ${rec.processes.map((p) => `${p.name} ${p.cpuPercent.toFixed(1)}% CPU ${(p.rssMaxBytes / 2 ** 20).toFixed(0)} MiB`).join(', ')}\n`,
+      `${rec.name}: cluster start + leaders ${(leadersReadyMs / 1000).toFixed(1)} s, every replica open ${(replicasReadyMs / 1000).toFixed(1)} s; ${rec.processes.map((p) => `${p.name} ${p.cpuPercent.toFixed(1)}% CPU ${(p.rssMaxBytes / 2 ** 20).toFixed(0)} MiB`).join(', ')}\n`,
     );
     return rec;
   } finally {
