@@ -58,6 +58,22 @@ describe('idempotent Producer', () => {
     await producer.close();
   });
 
+  it('a send that waits for metadata is not overtaken by a later send that finds the metadata cached', async () => {
+    const producer = new Producer(client, { idempotent: true, lingerMs: 0 });
+    await producer.send('t', { value: 'first', partition: 0 });
+    // A leader change drops the topic from the cache; the next send must look it up (slowly, here) ...
+    client.invalidateTopic('t');
+    server.fault.delayNext = { apiKey: ApiKey.Metadata, ms: 150 };
+    const a = producer.send('t', { value: 'a', partition: 0 });
+    // ... while another lookup (the producer's own retry path, a consumer, the app) fills the cache again.
+    await client.topic('t', { refresh: true });
+    const b = producer.send('t', { value: 'b', partition: 0 });
+    const [ma, mb] = await Promise.all([a, b]);
+    expect(ma.offset).toBeLessThan(mb.offset);
+    expect(storedValues(0)).toEqual(['first', 'a', 'b']);
+    await producer.close();
+  });
+
   it('a retry of a batch that was written resolves with the original offsets, stored once', async () => {
     const producer = new Producer(client, { idempotent: true, lingerMs: 0, retry: fastRetry });
     await producer.send('t', { value: 'first', partition: 2 });

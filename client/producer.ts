@@ -227,6 +227,8 @@ export class Producer {
   private readonly blocked: BlockedSend[] = [];
   /** Sends waiting for metadata, the producer id or buffer room (bounded by bufferBytesMax and maxBlockMs). */
   private readonly submitsPending = new Set<Promise<void>>();
+  /** The last slow submit: slow submits run one after another, so sends are appended in call order. */
+  private submitTail: Promise<void> = Promise.resolve();
   private readonly idleWaiters: (() => void)[] = [];
   private bufferedBytes = 0;
   private inFlightBatches = 0;
@@ -369,8 +371,11 @@ export class Producer {
       return;
     }
     const count = this.client.cachedPartitionCount(topic);
+    // The fast path only when no earlier send is still on the slow path: it must not overtake one that
+    // waits for metadata (after a leader change), a producer id or buffer room (per-partition order).
     if (
       count !== undefined &&
+      this.submitsPending.size === 0 &&
       this.blocked.length === 0 &&
       this.bufferedBytes < this.bufferBytesMax &&
       (!this.idempotenceActive || this.producerId >= 0)
@@ -378,9 +383,11 @@ export class Producer {
       this.append(topic, count, records, delivery);
       return;
     }
-    const pending = this.submitSlow(topic, records, delivery, signal)
+    const pending = this.submitTail
+      .then(() => this.submitSlow(topic, records, delivery, signal))
       .catch((err: unknown) => delivery.fail(err as Error))
       .finally(() => this.submitsPending.delete(pending));
+    this.submitTail = pending;
     this.submitsPending.add(pending);
   }
 
@@ -391,6 +398,9 @@ export class Producer {
     delivery: Delivery,
     signal?: AbortSignal,
   ): Promise<void> {
+    // It may have waited behind earlier slow submits: look again.
+    if (this.closed) throw new ClientClosedError('the producer is closed');
+    if (signal?.aborted) throw abortReason(signal, 'send');
     if (this.idempotenceActive) await this.ensureProducerId(signal);
     const info = await this.client.topic(topic, { signal });
     if (this.blocked.length > 0 || this.bufferedBytes >= this.bufferBytesMax) {

@@ -99,6 +99,8 @@ interface Fault {
    * as a real leader does while later batches of the producer are still being appended.
    */
   duplicateAsOutOfOrder?: number;
+  /** Hold the answer to the next request of this api for `ms` (later requests are answered meanwhile). */
+  delayNext?: { apiKey: number; ms: number };
 }
 
 const defaultTopicConfig: TopicConfig = {
@@ -249,6 +251,11 @@ export class FakeServer {
   }
 
   private async handle(socket: Socket, f: Frame): Promise<void> {
+    const delay = this.fault.delayNext;
+    if (delay && delay.apiKey === f.apiKey) {
+      delete this.fault.delayNext;
+      await new Promise((resolve) => setTimeout(resolve, delay.ms));
+    }
     switch (f.apiKey) {
       case ApiKey.Handshake:
         this.reply(socket, f, {
