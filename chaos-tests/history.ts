@@ -76,6 +76,11 @@ export interface DrainEvent extends EventBase {
   records?: ReadRecord[];
   /** The end offset the drain read up to (exclusive). */
   endOffset?: number;
+  /**
+   * Offsets held by control batches (Raft no-ops after an election), as [from, exclusive end) ranges:
+   * they hold no record, so they are not holes in the log.
+   */
+  controlRanges?: [number, number][];
   error?: string;
 }
 
