@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../client/test-support/eventually.ts';
 import { startClusterHosts } from './cluster-hosts.ts';
+import { HttpGetError } from './errors.ts';
 import type { HostedCluster } from './hosted-cluster.ts';
 import { netnsSupport } from './mode.ts';
 import { type NetnsNetwork, sweepStaleNamespaces } from './netns-network.ts';
@@ -154,6 +155,18 @@ describe.runIf(support.ok)('startClusterHosts netns', () => {
     const r = await runProbeOnClientHost(hosts, { bootstrap: hosts.bootstrap, topic: 'ns-healed', records: 3 });
     expect(r).toMatchObject({ ok: true });
     console.log(`netns: iptables program ${net.iptablesCommand}`);
+  });
+
+  it('dropFrom(n, client) cuts the client host off that node only, in that node only; heal restores it', async () => {
+    await hosts.dropFrom(2, 'client');
+    const rules = (id: number): string =>
+      execFileSync('ip', ['netns', 'exec', net.nsOf(id), net.iptablesCommand!, '-S', 'INPUT'], { encoding: 'utf8' });
+    expect(rules(2)).toContain(`-A INPUT -s ${net.clientAddress}/32 -j DROP`);
+    expect(rules(1)).not.toContain('DROP');
+    await expect(hosts.httpGet(`${hosts.nodes[1]!.httpBase}/health`, 500)).rejects.toBeInstanceOf(HttpGetError);
+    expect((await health(1)).status).toBe('ok');
+    await hosts.healNetwork();
+    await eventually(async () => (await health(2)).status === 'ok', { timeoutMs: 10_000 });
   });
 
   it('close stops every node and leaves no namespace or /etc/netns folder behind; close again is a no-op', async () => {
