@@ -16,15 +16,15 @@
  * "Bind /etc/netns/<ns>/owner -> /etc/owner failed" on every exec; and /run
  * is cleared at boot, exactly like the namespaces in /run/netns it describes.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { AGENT_PATH, AgentClient } from './agent-client.ts';
 import { HostsUsageError, NetnsSetupError } from './errors.ts';
 import { onProcessExit } from './exit-hooks.ts';
 import type { HostNetwork } from './host-network.ts';
 import { findProgram } from './mode.ts';
-import { runCommand, runCommandSync } from './run-command.ts';
+import { runBatch, runCommand, runCommandSync } from './run-command.ts';
 
 export interface NetnsHostSpec {
   nodeId: number;
@@ -152,12 +152,17 @@ export class NetnsNetwork implements HostNetwork {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.agent.close();
-      for (const ns of [...this.created].reverse()) {
-        // Deleting a namespace takes its veth ends and the bridge with it, once no process is left in it.
-        killNamespacePids(this.ip, ns);
-        if (existsSync(`${runNetns}/${ns}`)) await runCommand(this.ip, ['netns', 'del', ns]);
-        forgetNamespace(ns);
-      }
+      const names = [...this.created].reverse();
+      // Deleting a namespace takes its veth ends and the bridge with it, once no process is left in it.
+      killNamespacePids(names);
+      const present = names.filter((ns) => existsSync(`${runNetns}/${ns}`));
+      if (present.length > 0)
+        await runBatch(
+          this.ip,
+          ['-force'],
+          present.map((ns) => `netns del ${ns}`),
+        );
+      for (const ns of names) forgetNamespace(ns);
       this.created.length = 0;
       this.unhook();
     })();
@@ -166,8 +171,9 @@ export class NetnsNetwork implements HostNetwork {
 
   closeSync(): void {
     this.agent.killSync();
-    for (const ns of [...this.created].reverse()) {
-      killNamespacePids(this.ip, ns);
+    const names = [...this.created].reverse();
+    killNamespacePids(names);
+    for (const ns of names) {
       runCommandSync(this.ip, ['netns', 'del', ns]);
       forgetNamespace(ns);
     }
@@ -192,36 +198,36 @@ export class NetnsNetwork implements HostNetwork {
       mkdirSync(`${etcNetns}/${ns}`, { recursive: true });
       writeFileSync(`${etcNetns}/${ns}/hosts`, hostsFile);
       this.created.push(ns);
-      await runCommand(this.ip, ['netns', 'add', ns]);
-      await runCommand(this.ip, ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
-    const sw = this.switchNs;
-    await runCommand(this.ip, ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
-    await runCommand(this.ip, ['-n', sw, 'link', 'set', 'br0', 'up']);
+    // Batches: one `ip` process per namespace instead of one per command.
+    await runBatch(
+      this.ip,
+      [],
+      this.namespaces.map((ns) => `netns add ${ns}`),
+    );
     const attach = [
       ...[...this.hosts.values()].map((h) => ({ ns: h.ns, address: h.address, port: h.switchPort })),
       { ns: this.clientNs, address: this.clientAddress, port: 'vc' },
     ];
-    for (const h of attach) {
-      await runCommand(this.ip, [
-        '-n',
-        sw,
-        'link',
-        'add',
-        h.port,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        h.ns,
-      ]);
-      await runCommand(this.ip, ['-n', sw, 'link', 'set', h.port, 'master', 'br0']);
-      await runCommand(this.ip, ['-n', sw, 'link', 'set', h.port, 'up']);
-      await runCommand(this.ip, ['-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);
-      await runCommand(this.ip, ['-n', h.ns, 'link', 'set', 'eth0', 'up']);
-    }
+    await runBatch(
+      this.ip,
+      ['-n', this.switchNs],
+      [
+        'link set lo up',
+        'link add br0 type bridge',
+        'link set br0 up',
+        ...attach.flatMap((h) => [
+          `link add ${h.port} type veth peer name eth0 netns ${h.ns}`,
+          `link set ${h.port} master br0`,
+          `link set ${h.port} up`,
+        ]),
+      ],
+    );
+    await Promise.all(
+      attach.map((h) =>
+        runBatch(this.ip, ['-n', h.ns], ['link set lo up', `addr add ${h.address}/24 dev eth0`, 'link set eth0 up']),
+      ),
+    );
   }
 
   /** Runs iptables in `ns`; the first call finds which iptables program works there. */
@@ -319,7 +325,7 @@ export function sweepStaleNamespaces(prefix: string = NETNS_PREFIX): string[] {
     if (owner && ownerAlive(owner)) continue;
     if (existsSync(`${runNetns}/${ns}`)) {
       // A run killed with SIGKILL had no hook: its nodes may still run in there.
-      killNamespacePids(ip, ns);
+      killNamespacePids([ns]);
       runCommandSync(ip, ['netns', 'del', ns]);
     }
     forgetNamespace(ns);
@@ -329,27 +335,36 @@ export function sweepStaleNamespaces(prefix: string = NETNS_PREFIX): string[] {
 }
 
 /**
- * SIGKILL to every process still inside namespace `ns` (`ip netns pids`):
- * nodes and client-host children are stopped by pid before this; what is left
+ * SIGKILL to every process still inside the namespaces `names` (found as
+ * `ip netns pids` does: a /proc/<pid>/ns/net that is the namespace's file).
+ * Nodes and client-host children are stopped by pid before this; what is left
  * is a leftover (a grandchild, or a dead run's node) that would otherwise keep
  * the namespace alive after its name is gone.
  */
-function killNamespacePids(ip: string, ns: string): void {
-  if (!existsSync(`${runNetns}/${ns}`)) return;
-  let out = '';
+function killNamespacePids(names: string[]): void {
+  const inodes = new Set<number>();
+  for (const ns of names) {
+    try {
+      inodes.add(statSync(`${runNetns}/${ns}`).ino);
+    } catch {
+      // not mounted (never made, or already deleted)
+    }
+  }
+  if (inodes.size === 0) return;
+  let pids: string[];
   try {
-    out = execFileSync(ip, ['netns', 'pids', ns], { encoding: 'utf8', timeout: 15_000 });
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
     return;
   }
-  for (const pid of out
-    .split('\n')
-    .map(Number)
-    .filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid)) {
+  for (const d of pids) {
+    const pid = Number(d);
+    if (pid === process.pid) continue;
     try {
+      if (!inodes.has(statSync(`/proc/${d}/ns/net`).ino)) continue;
       process.kill(pid, 'SIGKILL');
     } catch {
-      // already gone
+      // gone meanwhile, or not ours to read
     }
   }
 }
