@@ -11,6 +11,8 @@
  *   overwrite, then appendStamped() for each entry. `sync()` waits for those
  *   writes and then issues ONE flush (one fdatasync round covering everything
  *   written since the last), plus the hard-state file when term/vote changed.
+ *   With flush 'always' the log is opened with durable (O_DSYNC) writes: the
+ *   writes themselves are the sync, one thread-pool round trip instead of two.
  * - Stamping: the entry's baseOffset (the offset after the previous entry in
  *   THIS log, uncommitted ones included), term and Raft index are a pure
  *   function of the log prefix and the entry, so the leader and every
@@ -183,7 +185,10 @@ export class PartitionRaftStorage implements RaftStorage {
   static async open(o: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
     await mkdir(o.dir, { recursive: true });
     const config: LogConfig = { ...defaultLogConfig(), ...o.logConfig, flush: { kind: 'never' } };
-    const log = o.log ?? (await FileLog.open(o.dir, config, o.fileLogOptions));
+    // flush 'always': every Raft sync must reach the disk, so the segment files are opened O_DSYNC and
+    // each group of writes is durable in one thread-pool round trip (no separate fdatasync round).
+    const durableWrites = (o.flush ?? { kind: 'always' }).kind === 'always';
+    const log = o.log ?? (await FileLog.open(o.dir, config, { durableWrites, ...o.fileLogOptions }));
     try {
       let file = readSnapshotFile(o.dir);
       if (!file) {
@@ -497,7 +502,8 @@ export class PartitionRaftStorage implements RaftStorage {
     this.syncCount++;
     try {
       await Promise.all(writes);
-      if (this.fsyncOnSync) await this.log.flush();
+      // With durable (O_DSYNC) writes the awaited writes are on disk already.
+      if (this.fsyncOnSync && !this.log.durableWrites) await this.log.flush();
       if (hs) await this.hardStateFile.write(hs);
     } catch (err) {
       this.fail(err as Error);

@@ -25,19 +25,22 @@ export class PowerLossLogFile implements LogFile {
   #pendingBytes = 0;
   #stats: IoStats;
   #syncing = false;
+  /** The O_DSYNC equivalent: every append is written and fdatasynced before it resolves. */
+  readonly durableWrites: boolean;
 
-  private constructor(path: string, fh: FileHandle, size: number, stats: IoStats) {
+  private constructor(path: string, fh: FileHandle, size: number, stats: IoStats, durableWrites: boolean) {
     this.path = path;
     this.#fh = fh;
     this.#durableSize = size;
     this.#stats = stats;
+    this.durableWrites = durableWrites;
   }
 
-  static async open(path: string, create: boolean, stats: IoStats): Promise<PowerLossLogFile> {
+  static async open(path: string, create: boolean, stats: IoStats, durableWrites = false): Promise<PowerLossLogFile> {
     const fh = await open(path, create ? 'wx+' : 'r+');
     try {
       const { size } = await fh.stat();
-      return new PowerLossLogFile(path, fh, size, stats);
+      return new PowerLossLogFile(path, fh, size, stats, durableWrites);
     } catch (err) {
       await fh.close();
       throw err;
@@ -65,6 +68,7 @@ export class PowerLossLogFile implements LogFile {
     this.#pendingBytes += bytes.byteLength;
     this.#stats.writes++;
     this.#stats.bytesWritten += bytes.byteLength;
+    if (this.durableWrites) await this.datasync();
   }
 
   async read(into: Uint8Array, position: number): Promise<number> {
