@@ -53,6 +53,32 @@ describe('Producer', () => {
     await producer.close();
   });
 
+  it('linger 0 seals without a timer: a burst shares one batch, an awaited send goes out alone', async () => {
+    const producer = new Producer(client, { lingerMs: 0 });
+    await producer.send('t', { value: 'warm', partition: 0 }); // metadata and producer id
+    const batchesBefore = producer.stats.batchesSent;
+    // setTimeout is not used for linger 0: replace it for the burst and check nothing was armed.
+    const realSetTimeout = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      timers++;
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout;
+    let burst: Promise<unknown>;
+    try {
+      burst = Promise.all([1, 2, 3].map((i) => producer.send('t', { value: `b${i}`, partition: 1 })));
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    await burst;
+    expect(timers).toBe(0);
+    expect(producer.stats.batchesSent - batchesBefore).toBe(1);
+    await producer.send('t', { value: 'alone', partition: 1 });
+    expect(producer.stats.batchesSent - batchesBefore).toBe(2);
+    expect(stored('t', 1).map((r) => Buffer.from(r.value).toString())).toEqual(['b1', 'b2', 'b3', 'alone']);
+    await producer.close();
+  });
+
   it('sendBatch resolves with metadata in input order', async () => {
     const producer = new Producer(client, { lingerMs: 0 });
     const metas = await producer.sendBatch('t', [

@@ -233,6 +233,8 @@ export class Producer {
   private bufferedBytes = 0;
   private inFlightBatches = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
+  /** A linger-0 seal is queued as a microtask (see armLinger). */
+  private lingerMicrotask = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private pumpScheduled = false;
   private metadataPending = new Set<string>();
@@ -586,7 +588,17 @@ export class Producer {
   }
 
   private armLinger(): void {
-    if (this.lingerTimer !== null) return;
+    if (this.lingerTimer !== null || this.lingerMicrotask) return;
+    if (this.lingerMs === 0) {
+      // No timer for linger 0: setTimeout(0) waits at least 1 ms, the whole budget of a one-in-flight
+      // send. One microtask still lets every record of the current synchronous burst share a batch.
+      this.lingerMicrotask = true;
+      queueMicrotask(() => {
+        this.lingerMicrotask = false;
+        this.onLinger();
+      });
+      return;
+    }
     this.lingerTimer = setTimeout(() => this.onLinger(), this.lingerMs);
   }
 
