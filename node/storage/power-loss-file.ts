@@ -75,11 +75,15 @@ export class PowerLossLogFile implements LogFile {
     const end = Math.min(position + into.byteLength, this.size);
     if (end <= position) return 0;
     const want = end - position;
-    if (position < this.#durableSize) {
-      await readFully(this.#fh, into.subarray(0, Math.min(want, this.#durableSize - position)), position);
+    // Take the durable size and the pending chunks BEFORE awaiting the disk: a datasync finishing during
+    // the read moves chunks from the list to the disk, past the part this read takes from the disk.
+    const durableSize = this.#durableSize;
+    const pending = this.#pending.slice();
+    if (position < durableSize) {
+      await readFully(this.#fh, into.subarray(0, Math.min(want, durableSize - position)), position);
     }
     // Overlay the pending bytes (also those a running datasync is still writing).
-    for (const p of this.#pending) {
+    for (const p of pending) {
       const from = Math.max(p.position, position);
       const to = Math.min(p.position + p.bytes.byteLength, end);
       if (from < to) into.set(p.bytes.subarray(from - p.position, to - p.position), from - position);
