@@ -52,6 +52,29 @@ describe('ReplicatedPartition: the partition log is the Raft log', () => {
     c = undefined;
   });
 
+  it('keeps a handed-over batch without copying it, copies otherwise and copies a small view', async () => {
+    c = await PartitionCluster.start();
+    const leader = await c.waitForLeader();
+    const whole = plainBatch('whole', 3);
+    const r1 = await leader.append(whole, { handOver: true });
+    // The stamped bytes in the window are the caller's own buffer.
+    const index1 = readBatchHeader(whole).raftIndex;
+    expect(index1).toBeGreaterThan(0);
+    expect(leader.storage.batchAt(index1)).toBe(whole);
+    expect(r1.baseOffset).toBe(readBatchHeader(whole).baseOffset);
+    // Without handOver the caller's buffer is left alone (unstamped) and a copy is kept.
+    const mine = plainBatch('mine', 2);
+    await leader.append(mine);
+    expect(readBatchHeader(mine).raftIndex).toBe(0);
+    // A small view of a larger buffer is copied even when handed over: it must not pin the buffer.
+    const small = plainBatch('small', 1);
+    const big = new Uint8Array(small.byteLength * 4);
+    big.set(small, 8);
+    const view = big.subarray(8, 8 + small.byteLength);
+    await leader.append(view, { handOver: true });
+    expect(readBatchHeader(view).raftIndex).toBe(0);
+  });
+
   it('commits batches at dense offsets and every replica holds byte-identical logs', async () => {
     c = await PartitionCluster.start();
     const leader = await c.waitForLeader();

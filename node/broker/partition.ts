@@ -19,6 +19,12 @@ export type Acks = 'quorum' | 'leader' | 'none';
 
 export interface AppendOptions {
   acks?: Acks;
+  /**
+   * The caller hands `batch` over: nothing else reads or writes it afterwards, so the partition may keep
+   * it and stamp it in place instead of copying it (the broker sets this for request frames, which are
+   * decoded into fresh memory per request). Default: the partition copies what it keeps.
+   */
+  handOver?: boolean;
 }
 
 export interface Partition {
