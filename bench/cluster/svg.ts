@@ -46,10 +46,12 @@ function niceCeil(v: number): number {
   return 10 * e;
 }
 
+/** 12500 -> "12.5k", 50000 -> "50k": one decimal at most, none when it is 0. */
 function siShort(v: number): string {
-  if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e7 ? 0 : 1)}M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(v >= 1e4 ? 0 : 1)}k`;
-  return String(Math.round(v));
+  const trim = (x: number): string => String(Math.round(x * 10) / 10);
+  if (v >= 1e6) return `${trim(v / 1e6)}M`;
+  if (v >= 1e3) return `${trim(v / 1e3)}k`;
+  return trim(v);
 }
 
 function latencyPanel(series: ChartSeries[], x0: number): string {
