@@ -185,7 +185,7 @@ async function scrape(url: string): Promise<Scrape> {
     const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
     for (const line of text.split('\n')) {
       const m =
-        /^(raftbus_request_duration_seconds_(?:sum|count)\{[^}]*api="produce"|raftbus_raft_sync_seconds_(?:sum|count)\{[^}]*kind="partition"|raftbus_raft_leader_changes_total\{[^}]*kind="partition")[^ ]* ([0-9.e+-]+)$/.exec(
+        /^(raftbus_request_duration_seconds_(?:sum|count)\{[^}]*api="Produce"|raftbus_raft_sync_seconds_(?:sum|count)\{[^}]*kind="partition"|raftbus_raft_leader_changes_total\{[^}]*kind="partition")[^ ]* ([0-9.e+-]+)$/.exec(
           line,
         );
       if (m) {
