@@ -268,7 +268,11 @@ export class RaftbusClient {
     const info = await this.topic(topic, options);
     const p = info.partitions[partition];
     if (!p) throw new RaftbusError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition });
-    if (p.leader < 0) throw new LeaderNotAvailableError(topic, partition);
+    if (p.leader < 0) {
+      // The cached answer says "no leader" (an election, or a topic just created): the retry must ask again.
+      this.invalidateTopic(topic);
+      throw new LeaderNotAvailableError(topic, partition);
+    }
     return this.linkFor(p.leader, options);
   }
 

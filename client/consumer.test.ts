@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../node/protocol/errors.ts';
 import { Admin } from './admin.ts';
 import { RaftbusClient } from './client.ts';
 import { type ConsumedRecord, Consumer } from './consumer.ts';
@@ -52,6 +53,40 @@ describe('Consumer', () => {
       expect(offsets).toEqual(offsets.map((_, i) => i));
       expect(consumer.position(p)).toBe(offsets.length);
     }
+  });
+
+  it('waits out an election longer than the client retry budget instead of ending the iteration', async () => {
+    await produce(300);
+    const fast = new RaftbusClient({
+      brokers: [server.address],
+      retry: { delayMsMin: 1, delayMsMax: 2, attemptsMax: 2 },
+    });
+    try {
+      const consumer = new Consumer(fast, { topic: 't', from: 'earliest', maxWaitMs: 50 });
+      // Far more failed fetches than the client's withRetry gives one call (3 attempts).
+      server.fault.fetchError = { spec: ErrorCode.NOT_LEADER, count: 12 };
+      const records = await take(consumer, 300);
+      expect(records).toHaveLength(300);
+      expect(server.fault.fetchError.count).toBe(0);
+      expect(consumer.retriableErrors).toBeGreaterThan(0);
+    } finally {
+      await fast.close();
+    }
+  });
+
+  it('a partition with no leader yet: the retry asks the metadata again instead of trusting the cached answer', async () => {
+    server.moveLeader('t', 1, -1);
+    await client.topic('t', { refresh: true }); // cached: "partition 1: no leader" (a topic just created)
+    setTimeout(() => server.moveLeader('t', 1, server.nodeId), 150);
+    const offsets = await new Admin(client).listOffsets('t', 'latest', { partitions: [1] });
+    expect(offsets).toEqual([{ topic: 't', partition: 1, offset: 0 }]);
+  });
+
+  it('a non-retriable error still ends the iteration', async () => {
+    await produce(10);
+    const consumer = new Consumer(client, { topic: 't', from: 'earliest', maxWaitMs: 50 });
+    server.fault.fetchError = { spec: ErrorCode.INVALID_REQUEST, count: 1 };
+    await expect(take(consumer, 10)).rejects.toMatchObject({ code: ErrorCode.INVALID_REQUEST.code });
   });
 
   it('starts inside a batch by skipping the records below the offset', async () => {

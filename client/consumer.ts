@@ -12,7 +12,7 @@ import { ApiKey, type FetchRequest, type FetchResponse } from '../node/protocol/
 import { ErrorCode, RaftbusError } from '../node/protocol/errors.ts';
 import { Attributes, decodeBatch, HEADER_BYTES, readBatchHeader, type StoredRecord } from '../node/storage/batch.ts';
 import { Admin } from './admin.ts';
-import { sleep } from './backoff.ts';
+import { Backoff, sleep } from './backoff.ts';
 import type { CallOptions, RaftbusClient } from './client.ts';
 import { abortReason, ClientConfigError, ConnectionClosedError, isRetriable, ProtocolError } from './errors.ts';
 
@@ -73,6 +73,8 @@ export class Consumer {
   private readonly positions = new Map<number, number>();
   private readonly lag = new Map<number, number>();
   private initialized = false;
+  /** Retriable errors waited out by the iteration (elections, restarts): for metrics and tests. */
+  retriableErrors = 0;
 
   constructor(client: RaftbusClient, options: ConsumerOptions) {
     if (!options || typeof options.topic !== 'string' || options.topic.length === 0) {
@@ -146,12 +148,25 @@ export class Consumer {
     if (options.signal) signals.push(options.signal);
     const signal = AbortSignal.any(signals);
     try {
-      await this.init({ signal });
       let next: Promise<FetchedPartition[]> | null = null;
+      // A consumer outlives elections and node restarts: a retriable error that outlasted the client's own
+      // retry budget is waited out here (growing pause up to 1 s), never ended on. Others end the iteration.
+      const outage = new Backoff({ delayMsMin: 50, delayMsMax: 1_000, attemptsMax: Number.MAX_SAFE_INTEGER });
       for (;;) {
         if (signal.aborted) return;
         const fetchStartedMs = Date.now();
-        const fetched = await (next ?? this.fetchOnce(signal));
+        let fetched: FetchedPartition[];
+        try {
+          if (!this.initialized) await this.init({ signal });
+          fetched = await (next ?? this.fetchOnce(signal));
+        } catch (err) {
+          next = null;
+          if (signal.aborted || !isRetriable(err)) throw err;
+          this.retriableErrors++;
+          await sleep(outage.next(), signal);
+          continue;
+        }
+        outage.reset();
         next = null;
         if (!fetched.some((f) => f.chunks.length > 0)) {
           // Nothing came back before maxWaitMs: a node that answers an empty fetch early (or

@@ -101,6 +101,8 @@ interface Fault {
   duplicateAsOutOfOrder?: number;
   /** Hold the answer to the next request of this api for `ms` (later requests are answered meanwhile). */
   delayNext?: { apiKey: number; ms: number };
+  /** Answer the next `count` fetch requests with this error on every partition (an election, say). */
+  fetchError?: { spec: ErrorSpec; count: number };
 }
 
 const defaultTopicConfig: TopicConfig = {
@@ -538,6 +540,23 @@ export class FakeServer {
 
   private async fetch(socket: Socket, f: Frame): Promise<void> {
     const req = f.body as FetchRequest;
+    const injected = this.fault.fetchError;
+    if (injected && injected.count > 0) {
+      injected.count--;
+      const error = (q: { topic: string; partition: number }) =>
+        new RaftbusError(injected.spec, { topic: q.topic, partition: q.partition, leader: -1 }).toWire();
+      this.reply(socket, f, {
+        partitions: req.partitions.map((q) => ({
+          topic: q.topic,
+          partition: q.partition,
+          highWatermark: -1,
+          logStartOffset: -1,
+          bytes: 0,
+          error: error(q),
+        })),
+      });
+      return;
+    }
     const deadline = Date.now() + Math.min(req.maxWaitMs, 30_000);
     for (;;) {
       const parts: { result: Record<string, unknown>; chunks: Uint8Array[] }[] = [];
