@@ -74,6 +74,22 @@ describe('idempotent Producer', () => {
     await producer.close();
   });
 
+  it('a batch written but answered late stays inside the leader dedup window until resolved: its retry is a duplicate, not a failure', async () => {
+    const producer = new Producer(client, { idempotent: true, lingerMs: 0, requestTimeoutMs: 300, retry: fastRetry });
+    await producer.send('t', { value: 'first', partition: 0 });
+    // Batch v0 is written at once but its answer comes after the client's request timeout (its request
+    // waited for a slow partition, say); later batches of the partition are answered promptly.
+    server.fault.holdReplyNext = { apiKey: ApiKey.Produce, ms: 1_500 };
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 12; i++) {
+      sends.push(producer.send('t', { value: `v${i}`, partition: 0 }));
+      await new Promise((resolve) => setImmediate(resolve)); // one batch per send
+    }
+    await Promise.all(sends);
+    expect(storedValues(0)).toEqual(['first', ...Array.from({ length: 12 }, (_, i) => `v${i}`)]);
+    await producer.close();
+  });
+
   it('a retry of a batch that was written resolves with the original offsets, stored once', async () => {
     const producer = new Producer(client, { idempotent: true, lingerMs: 0, retry: fastRetry });
     await producer.send('t', { value: 'first', partition: 2 });

@@ -150,6 +150,8 @@ class Accumulator {
   trackedBytes = 0;
   /** Idempotent: the baseSequence of the next batch sealed here. */
   nextSequence = 0;
+  /** Batches sealed here so far (the next one's ordinal). */
+  sealedCount = 0;
 
   constructor(topic: string, partition: number, builder: BatchBuilder) {
     this.topic = topic;
@@ -177,6 +179,8 @@ interface ReadyBatch {
   notBeforeMs: number;
   /** Idempotent: the batch's baseSequence (kept across retries); NO_SEQUENCE otherwise. */
   sequence: number;
+  /** Position among the batches sealed for its partition (0, 1, 2, ...). */
+  ordinal: number;
 }
 
 interface BlockedSend {
@@ -564,6 +568,7 @@ export class Producer {
       backoff: null,
       notBeforeMs: 0,
       sequence,
+      ordinal: acc.sealedCount++,
     };
     this.ready.push(batch);
     if (this.idempotenceActive) {
@@ -686,6 +691,7 @@ export class Producer {
         const nodeBytes = bytesByNode.get(leader) ?? 0;
         if (
           (this.partitionInFlight.get(batch.key) ?? 0) >= this.partitionInFlightMax ||
+          this.beyondDedupWindow(batch) ||
           (this.nodeInFlight.get(leader) ?? 0) >= this.inFlightMax ||
           nodeBytes + batch.bytes.byteLength > this.requestBytesMax
         ) {
@@ -918,6 +924,19 @@ export class Producer {
     }
     if (after >= 0) this.ready.splice(after + 1, 0, b);
     else this.ready.unshift(b);
+  }
+
+  /**
+   * Idempotent: a batch may go out only while the oldest unresolved batch of its partition is among the
+   * last `idempotentInFlightMax` batches the leader will have seen, the window it answers duplicates from.
+   * Counting requests in flight is not enough: one request carries many partitions and waits for the
+   * slowest, so a partition's batch 0 can be written but unanswered while batches 1..8 go through other
+   * requests; its retry then falls out of the window and is refused as OUT_OF_ORDER_SEQUENCE for good.
+   */
+  private beyondDedupWindow(b: ReadyBatch): boolean {
+    if (b.sequence === NO_SEQUENCE) return false;
+    const oldest = this.unresolved.get(b.key)?.[0];
+    return oldest !== undefined && b.ordinal - oldest.ordinal >= idempotentInFlightMax;
   }
 
   private release(b: ReadyBatch): void {

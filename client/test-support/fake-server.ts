@@ -101,6 +101,8 @@ interface Fault {
   duplicateAsOutOfOrder?: number;
   /** Hold the answer to the next request of this api for `ms` (later requests are answered meanwhile). */
   delayNext?: { apiKey: number; ms: number };
+  /** Handle the next request of this api at once but hold its answer for `ms` (written, answer late). */
+  holdReplyNext?: { apiKey: number; ms: number };
   /** Answer the next `count` fetch requests with this error on every partition (an election, say). */
   fetchError?: { spec: ErrorSpec; count: number };
 }
@@ -120,6 +122,8 @@ export class FakeServer {
   readonly fault: Fault = {};
   /** Requests received, by api key. */
   readonly requestCounts = new Map<number, number>();
+  /** Requests whose answer is held back (fault.holdReplyNext), and for how long. */
+  private readonly heldReplies = new Map<Frame, number>();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly fetchWaiters = new Set<() => void>();
@@ -237,6 +241,12 @@ export class FakeServer {
 
   private reply(socket: Socket, req: Frame, body: unknown, raw: Uint8Array[] = []): void {
     if (socket.destroyed) return;
+    const held = this.heldReplies.get(req);
+    if (held !== undefined) {
+      this.heldReplies.delete(req);
+      setTimeout(() => this.reply(socket, req, body, raw), held).unref();
+      return;
+    }
     const bufs = encodeFrame(
       {
         frameType: FrameType.Response,
@@ -253,6 +263,11 @@ export class FakeServer {
   }
 
   private async handle(socket: Socket, f: Frame): Promise<void> {
+    const hold = this.fault.holdReplyNext;
+    if (hold && hold.apiKey === f.apiKey) {
+      delete this.fault.holdReplyNext;
+      this.heldReplies.set(f, hold.ms);
+    }
     const delay = this.fault.delayNext;
     if (delay && delay.apiKey === f.apiKey) {
       delete this.fault.delayNext;
