@@ -33,6 +33,7 @@ import { FileLog, type FileLogOptions } from '../../node/storage/file-log.ts';
 import type { FlushPolicy, LogConfig } from '../../node/storage/log.ts';
 import { applyConfChangeTo, decodeConfChange } from '../raft/core/conf-change.ts';
 import { invariant, SnapshotOutOfDateError, StorageGapError } from '../raft/core/errors.ts';
+import { fsyncDirAsync } from '../raft/storage/atomic-file.ts';
 import { HardStateFile } from '../raft/storage/hard-state-file.ts';
 import type { RaftStorage } from '../raft/storage/raft-storage.ts';
 import {
@@ -58,8 +59,9 @@ import {
   encodeSnapshotData,
   HARD_STATE_FILE,
   type PartitionSnapshotFile,
-  readSnapshotFile,
+  readSnapshotFileAsync,
   writeSnapshotFile,
+  writeSnapshotFileAsync,
 } from './partition-snapshot.ts';
 import { ProducerStateTable } from './producer-state.ts';
 
@@ -96,6 +98,34 @@ export interface PartitionRaftStorageOptions {
    * 'never': sync() decides durability, and 'always' would add an fdatasync round per write.
    */
   log?: FileLog;
+  /**
+   * The caller fsyncs dirname(dir) itself before the group votes or acknowledges (one fsync for many new
+   * groups, PartitionSync): open() then skips that fsync. Default false.
+   */
+  parentDirSynced?: boolean;
+}
+
+/**
+ * fsyncs the parents of the directories mkdir created, from `dir` up to the top one (`made`);
+ * `parentSynced`: the caller fsyncs dirname(dir) itself.
+ */
+async function syncNewDirEntries(dir: string, made: string, parentSynced: boolean): Promise<void> {
+  const parents: string[] = [];
+  // Bounded by the depth of `dir` below `made`.
+  for (let d = dir; d !== made && d !== path.dirname(d); d = path.dirname(d)) parents.push(path.dirname(d));
+  parents.push(path.dirname(made));
+  for (const p of new Set(parents)) {
+    if (parentSynced && p === path.dirname(dir)) continue;
+    await fsyncDirAsync(p);
+  }
+}
+
+/** Closes a half-opened hard-state file and rethrows. */
+function failOpen(file: HardStateFile): (err: unknown) => never {
+  return (err) => {
+    file.close();
+    throw err;
+  };
 }
 
 interface Slot {
@@ -181,16 +211,23 @@ export class PartitionRaftStorage implements RaftStorage {
     }
   }
 
-  /** Opens (recovering) or creates the partition's log and Raft state in `o.dir`. */
+  /**
+   * Opens (recovering) or creates the partition's log and Raft state in `o.dir`; a new group's files are
+   * durable when this resolves (the directory's own entry too, unless `parentDirSynced` says the caller
+   * fsyncs the parent). All I/O runs on the thread pool: many groups may open concurrently.
+   */
   static async open(o: PartitionRaftStorageOptions): Promise<PartitionRaftStorage> {
-    await mkdir(o.dir, { recursive: true });
+    // The first directory mkdir created (undefined: o.dir existed): the entries of new directories in
+    // their parents must be durable too.
+    const made = await mkdir(o.dir, { recursive: true });
     const config: LogConfig = { ...defaultLogConfig(), ...o.logConfig, flush: { kind: 'never' } };
     // flush 'always': every Raft sync must reach the disk, so the segment files are opened O_DSYNC and
     // each group of writes is durable in one thread-pool round trip (no separate fdatasync round).
     const durableWrites = (o.flush ?? { kind: 'always' }).kind === 'always';
     const log = o.log ?? (await FileLog.open(o.dir, config, { durableWrites, ...o.fileLogOptions }));
     try {
-      let file = readSnapshotFile(o.dir);
+      let file = await readSnapshotFileAsync(o.dir);
+      let created = false;
       if (!file) {
         const conf = { voters: [], learners: [], votersOutgoing: [], ...o.bootstrapConf };
         file = {
@@ -199,7 +236,8 @@ export class PartitionRaftStorage implements RaftStorage {
           conf: cloneConf(conf),
           data: { nextOffset: log.startOffset, logStart: log.startOffset, producers: new Uint8Array(0) },
         };
-        writeSnapshotFile(o.dir, file);
+        await writeSnapshotFileAsync(o.dir, file, { syncDir: false });
+        created = true;
       }
       const base: Base = {
         index: file.index,
@@ -208,7 +246,13 @@ export class PartitionRaftStorage implements RaftStorage {
         nextOffset: file.data.nextOffset,
         producers: ProducerStateTable.decode(file.data.producers),
       };
-      const opened = HardStateFile.open(path.join(o.dir, HARD_STATE_FILE), o.dir);
+      const opened = await HardStateFile.openAsync(path.join(o.dir, HARD_STATE_FILE), { syncDir: false });
+      // ONE directory fsync makes a new group's bootstrap files durable, off the event loop, before the
+      // group exists to vote or acknowledge. The entry of o.dir in its parent is the caller's (see
+      // PartitionRaftStorageOptions.parentDirSynced).
+      if (created || opened.created) await fsyncDirAsync(o.dir).catch(failOpen(opened.file));
+      if (made !== undefined)
+        await syncNewDirEntries(o.dir, made, o.parentDirSynced ?? false).catch(failOpen(opened.file));
       const s = new PartitionRaftStorage(o, log, opened.file, base);
       if (opened.state) {
         s.hs = opened.state;

@@ -7,7 +7,13 @@
  */
 import path from 'node:path';
 import { Packr } from 'msgpackr';
-import { readFileChecked, writeFileAtomic } from '../raft/storage/atomic-file.ts';
+import {
+  type AtomicWriteOptions,
+  readFileChecked,
+  readFileCheckedAsync,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+} from '../raft/storage/atomic-file.ts';
 import type { ConfState } from '../raft/types.ts';
 import { PartitionStorageCorruptError } from './errors.ts';
 
@@ -50,15 +56,12 @@ export function decodeSnapshotData(bytes: Uint8Array): PartitionSnapshotData {
   return { nextOffset: a[0], logStart: a[1], producers: a[2] };
 }
 
-export function writeSnapshotFile(dir: string, s: PartitionSnapshotFile): void {
+function encodeSnapshotFile(s: PartitionSnapshotFile): Uint8Array {
   const c = s.conf;
-  const payload = packr.pack([s.index, s.term, c.voters, c.learners, c.votersOutgoing, encodeSnapshotData(s.data)]);
-  writeFileAtomic(path.join(dir, SNAPSHOT_FILE), payload);
+  return packr.pack([s.index, s.term, c.voters, c.learners, c.votersOutgoing, encodeSnapshotData(s.data)]);
 }
 
-export function readSnapshotFile(dir: string): PartitionSnapshotFile | undefined {
-  const payload = readFileChecked(path.join(dir, SNAPSHOT_FILE));
-  if (!payload) return undefined;
+function decodeSnapshotFile(payload: Uint8Array): PartitionSnapshotFile {
   const a = packr.unpack(payload) as unknown[];
   if (!Array.isArray(a) || a.length !== 6 || !isCount(a[0]) || !isCount(a[1])) {
     throw new PartitionStorageCorruptError('partition snapshot file: bad layout');
@@ -69,4 +72,24 @@ export function readSnapshotFile(dir: string): PartitionSnapshotFile | undefined
     conf: { voters: a[2] as number[], learners: a[3] as number[], votersOutgoing: a[4] as number[] },
     data: decodeSnapshotData(a[5] as Uint8Array),
   };
+}
+
+export function writeSnapshotFile(dir: string, s: PartitionSnapshotFile): void {
+  writeFileAtomic(path.join(dir, SNAPSHOT_FILE), encodeSnapshotFile(s));
+}
+
+/** writeSnapshotFile on the thread pool; with `syncDir: false` the caller fsyncs `dir` before relying on it. */
+export function writeSnapshotFileAsync(dir: string, s: PartitionSnapshotFile, o?: AtomicWriteOptions): Promise<void> {
+  return writeFileAtomicAsync(path.join(dir, SNAPSHOT_FILE), encodeSnapshotFile(s), o);
+}
+
+export function readSnapshotFile(dir: string): PartitionSnapshotFile | undefined {
+  const payload = readFileChecked(path.join(dir, SNAPSHOT_FILE));
+  return payload ? decodeSnapshotFile(payload) : undefined;
+}
+
+/** readSnapshotFile on the thread pool. */
+export async function readSnapshotFileAsync(dir: string): Promise<PartitionSnapshotFile | undefined> {
+  const payload = await readFileCheckedAsync(path.join(dir, SNAPSHOT_FILE));
+  return payload ? decodeSnapshotFile(payload) : undefined;
 }

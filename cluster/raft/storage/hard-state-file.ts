@@ -11,14 +11,52 @@
  * timeout (a livelock, measured with bench/raft idle-cpu). This costs one
  * fsync and two thread-pool operations. The snapshot file, rarely written,
  * still uses write-temp-and-rename.
+ *
+ * Creating the file needs no data fsync: a file shorter than its two slots
+ * (empty, or zeros) holds no state, which is what a new file means. Only its
+ * directory entry must be durable before the first write is relied on:
+ * openAsync() fsyncs the directory, or leaves that to a caller that creates
+ * several files there and fsyncs the directory once (a new partition group).
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { HardState } from '../types.ts';
-import { fsyncDir } from './atomic-file.ts';
+import { fsyncDir, fsyncDirAsync } from './atomic-file.ts';
 
 const slotBytes = 64;
 const payloadBytes = 32; // seq, term, vote, commit as float64 (exact for safe integers)
+const fileBytes = 2 * slotBytes;
+
+const openFd = promisify(fs.open);
+const readFd = promisify(fs.read);
+const fstatFd = promisify(fs.fstat);
+const closeFd = promisify(fs.close);
+
+export interface HardStateOpenOptions {
+  /** fsync the directory when the file is new (default true); false: the caller does, before any write. */
+  syncDir?: boolean;
+}
+
+/** The latest valid slot of the file's first `fileBytes` (missing bytes read as zeros: no state). */
+function latestSlot(buf: Buffer): { seq: number; hs: HardState } | undefined {
+  let best: { seq: number; hs: HardState } | undefined;
+  for (let slot = 0; slot < 2; slot++) {
+    const at = slot * slotBytes;
+    if (buf.readUInt32LE(at) !== payloadBytes) continue;
+    const payload = buf.subarray(at + 8, at + 8 + payloadBytes);
+    if (zlib.crc32(payload) !== buf.readUInt32LE(at + 4)) continue;
+    const seq = payload.readDoubleLE(0);
+    if (!best || seq > best.seq) {
+      best = {
+        seq,
+        hs: { term: payload.readDoubleLE(8), vote: payload.readDoubleLE(16), commit: payload.readDoubleLE(24) },
+      };
+    }
+  }
+  return best;
+}
 
 export class HardStateFile {
   private readonly fd: number;
@@ -39,23 +77,33 @@ export class HardStateFile {
       fs.fsyncSync(fd);
       fsyncDir(dir);
     }
-    const buf = Buffer.alloc(2 * slotBytes);
+    const buf = Buffer.alloc(fileBytes);
     fs.readSync(fd, buf, 0, buf.length, 0);
-    let best: { seq: number; hs: HardState } | undefined;
-    for (let slot = 0; slot < 2; slot++) {
-      const at = slot * slotBytes;
-      if (buf.readUInt32LE(at) !== payloadBytes) continue;
-      const payload = buf.subarray(at + 8, at + 8 + payloadBytes);
-      if (zlib.crc32(payload) !== buf.readUInt32LE(at + 4)) continue;
-      const seq = payload.readDoubleLE(0);
-      if (!best || seq > best.seq) {
-        best = {
-          seq,
-          hs: { term: payload.readDoubleLE(8), vote: payload.readDoubleLE(16), commit: payload.readDoubleLE(24) },
-        };
-      }
-    }
+    const best = latestSlot(buf);
     return { file: new HardStateFile(fd, best?.seq ?? 0), state: best?.hs };
+  }
+
+  /**
+   * open() on the thread pool, without fsyncing a new file's (empty) content. `created` says the file
+   * was new or empty: its directory entry is durable only once the directory is fsynced (done here
+   * unless `syncDir: false`).
+   */
+  static async openAsync(
+    file: string,
+    o: HardStateOpenOptions = {},
+  ): Promise<{ file: HardStateFile; state: HardState | undefined; created: boolean }> {
+    const fd = await openFd(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    try {
+      const created = (await fstatFd(fd)).size === 0;
+      if (created && (o.syncDir ?? true)) await fsyncDirAsync(path.dirname(file));
+      const buf = Buffer.alloc(fileBytes);
+      if (!created) await readFd(fd, buf, 0, buf.length, 0);
+      const best = latestSlot(buf);
+      return { file: new HardStateFile(fd, best?.seq ?? 0), state: best?.hs, created };
+    } catch (err) {
+      await closeFd(fd).catch(() => {});
+      throw err;
+    }
   }
 
   private encode(hs: HardState): { buf: Buffer; position: number } {
