@@ -120,6 +120,10 @@ export class RaftGroup {
   private readonly transfers = new Set<PendingTransfer>();
   private readSeq = 0;
   private ticks = 0;
+  /** The term last made durable by a Ready (the storage's term at start). */
+  durableTerm: number;
+  /** Tick at which the Ready now being processed was taken; -1 when none is. */
+  private readyTakenTick = -1;
   private scheduled = false;
   private processing = false;
   private stopped = false;
@@ -153,6 +157,7 @@ export class RaftGroup {
     this.applied = snap.meta.index;
     this.snapshotIndex = snap.meta.index;
     this.conf = o.storage.initialState().confState;
+    this.durableTerm = o.storage.initialState().hardState.term;
     this.ticker = o.ticker;
     this.ticker?.start(() => this.tick());
   }
@@ -171,6 +176,14 @@ export class RaftGroup {
 
   get isProcessing(): boolean {
     return this.processing || this.scheduled;
+  }
+
+  /**
+   * Ticks the current Ready has been in progress (mostly: waiting for its sync); 0 when none is. The
+   * core hands out nothing, not even heartbeats, until that Ready is advanced (see MultiRaftHost.tick).
+   */
+  get readyInProgressTicks(): number {
+    return this.readyTakenTick < 0 ? 0 : this.ticks - this.readyTakenTick;
   }
 
   status(): RaftStatus {
@@ -297,6 +310,7 @@ export class RaftGroup {
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
+        this.readyTakenTick = this.ticks;
         this.stats.readys++;
         if (rd.earlyMessages.length > 0) this.sendOut(rd.earlyMessages);
         if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
@@ -307,12 +321,14 @@ export class RaftGroup {
           await this.storage.sync();
           if (this.stopped) return;
         }
+        if (rd.hardState) this.durableTerm = rd.hardState.term;
         if (rd.messages.length > 0) this.sendOut(rd.messages);
         if (rd.snapshot) this.restoreSnapshot(rd.snapshot.meta.index, rd.snapshot.data, rd.snapshot.meta.conf);
         if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
         if (rd.softState) this.changeRole(rd.softState.role, rd.softState.leaderId);
         if (rd.readStates.length > 0) this.acceptReadStates(rd.readStates);
         this.core.advance();
+        this.readyTakenTick = -1;
         this.maybeSnapshot();
       }
     } catch (err) {
@@ -322,6 +338,7 @@ export class RaftGroup {
       this.onFatal?.(err as Error);
     } finally {
       this.processing = false;
+      this.readyTakenTick = -1;
     }
   }
 

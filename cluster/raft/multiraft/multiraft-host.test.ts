@@ -50,6 +50,45 @@ describe('MultiRaftHost over the in-process hub', () => {
     await cluster.until(() => cluster!.ids.every((id) => cluster!.sm(id, 7).get('k') === 'v'));
   });
 
+  it('a leader stuck in a slow log sync keeps its followers: no election, then the proposal commits', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning, quiesce: false });
+    cluster.createGroup(1);
+    const leader = await cluster.waitForLeader(1);
+    const g = cluster.group(leader, 1);
+    await g.propose(encodePut('a', '1'));
+    const term = g.status().term;
+    // The leader's next sync hangs (a disk stalled far past the election timeout) until released.
+    let release: () => void = () => {};
+    const storage = g.storage as { sync(): Promise<void> };
+    const realSync = storage.sync.bind(storage);
+    storage.sync = () => new Promise<void>((resolve) => (release = resolve)).then(realSync);
+    const committed = g.propose(encodePut('a', '2'));
+    // Two of the longest election timeouts (10..20 ticks randomized) while the leader's Ready waits.
+    for (let i = 0; i < 40; i++) {
+      cluster.tickAll();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(cluster.hosts.get(leader)!.host.stats.busyLeaderBeats).toBeGreaterThan(0);
+    for (const id of cluster.ids) {
+      expect(cluster.group(id, 1).status().term).toBe(term);
+      expect(cluster.group(id, 1).leaderId).toBe(leader);
+    }
+    storage.sync = realSync;
+    release();
+    await expect(committed).resolves.toBe('1');
+  });
+
+  it('a leader whose log sync never returns stops being covered: the followers elect another', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning, quiesce: false });
+    cluster.createGroup(1);
+    const leader = await cluster.waitForLeader(1);
+    const g = cluster.group(leader, 1);
+    await g.propose(encodePut('a', '1'));
+    (g.storage as { sync(): Promise<void> }).sync = () => new Promise<void>(() => {}); // a dead disk
+    void g.propose(encodePut('a', '2')).catch(() => {});
+    await cluster.until(() => cluster!.ids.some((id) => id !== leader && cluster!.group(id, 1).role === 'leader'));
+  });
+
   it('a quiesced group elects a new leader after its leader node dies', async () => {
     cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
     cluster.createGroup(1);

@@ -64,6 +64,8 @@ export interface MultiRaftStats {
   quiescedGroups: number;
   unknownGroupMessages: number;
   misaddressedMessages: number;
+  /** Heartbeat sets the host sent for leaders stuck in a slow Ready (beatForBusyLeader). */
+  busyLeaderBeats: number;
 }
 
 const heartbeatTemplate = {
@@ -82,6 +84,13 @@ export class MultiRaftHost {
   private readonly tuning: RaftTuning;
   private readonly quiesceEnabled: boolean;
   private readonly peerDeadTicks: number;
+  /** Ticks a leader's Ready may be in progress before the host beats for it. */
+  private readonly heartbeatTicks: number;
+  /**
+   * A Ready in progress longer than this (5 election timeouts) is a dead disk, not a slow one: the host
+   * stops beating for it, so the followers elect a leader that can write.
+   */
+  private readonly busyBeatTicksMax: number;
   private readonly groupsMax: number;
   private readonly groups = new Map<GroupId, Hosted>();
   private readonly peers = new Set<NodeId>();
@@ -99,6 +108,7 @@ export class MultiRaftHost {
     quiescedGroups: 0,
     unknownGroupMessages: 0,
     misaddressedMessages: 0,
+    busyLeaderBeats: 0,
   };
 
   constructor(o: MultiRaftHostOptions) {
@@ -108,6 +118,8 @@ export class MultiRaftHost {
     this.tuning = o.tuning ?? {};
     this.quiesceEnabled = o.quiesce ?? true;
     this.peerDeadTicks = o.peerDeadTicks ?? Math.max(2, Math.floor((o.tuning?.electionTicks ?? 10) / 2));
+    this.heartbeatTicks = Math.max(1, o.tuning?.heartbeatTicks ?? 1);
+    this.busyBeatTicksMax = 5 * (o.tuning?.electionTicks ?? 10);
     this.groupsMax = o.groupsMax ?? 100_000;
     this.seed = o.seed ?? (Math.random() * 0x1_0000_0000) >>> 0;
     for (const p of o.peers) if (p !== o.nodeId) this.peers.add(p);
@@ -206,6 +218,8 @@ export class MultiRaftHost {
       if (h.quiesced) continue;
       h.group.tick();
       this.stats.groupTicks++;
+      const stuck = h.group.readyInProgressTicks;
+      if (stuck >= this.heartbeatTicks && stuck < this.busyBeatTicksMax) this.beatForBusyLeader(h);
     }
     for (const p of this.peers) this.outbox.touch(p);
     this.scheduleFlush();
@@ -226,6 +240,26 @@ export class MultiRaftHost {
       } else if (!dead) {
         this.deadPeers.delete(p);
       }
+    }
+  }
+
+  /**
+   * A leader whose Ready waits on a slow log write sends nothing: the core hands out no message, not
+   * even its heartbeats, before that Ready is advanced. A write slower than the election timeout (a
+   * loaded disk) then makes its followers campaign, and the partition stalls for an election. So,
+   * while a Ready is stuck, the host sends the leader's heartbeat itself: term = the leader's current
+   * term (only once that term is durable here), commit 0 (a heartbeat's commit only moves a follower's
+   * commit forward: 0 never does). This
+   * is exactly a heartbeat the core could have sent; it commits nothing and only keeps followers from
+   * timing out on a leader that is alive. Their answers reach the core as usual (check-quorum).
+   */
+  private beatForBusyLeader(h: Hosted): void {
+    const st = h.group.core.status();
+    // Never in a term not yet durable here: the core holds every message of such a term back too.
+    if (st.role !== 'leader' || !st.progress || st.term !== h.group.durableTerm) return;
+    this.stats.busyLeaderBeats++;
+    for (const id of st.progress.keys()) {
+      if (id !== this.nodeId) this.outbox.addQuiesceBeat(id, h.id, st.term, 0, 0);
     }
   }
 
