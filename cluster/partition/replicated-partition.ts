@@ -325,7 +325,10 @@ export class ReplicatedPartition implements Partition {
     this.caughtUp = undefined;
     if (this.group.role !== 'leader') {
       this.inflight.clear();
-      this.failLeaderWaiters(new RaftbusError(ErrorCode.NOT_LEADER, this.notLeaderDetails()));
+      // Every follower's role change lands here (thousands at once when a node starts): the error,
+      // with its stack trace, is built only when someone waits for it.
+      if (this.leaderAcks.size > 0)
+        this.failLeaderWaiters(new RaftbusError(ErrorCode.NOT_LEADER, this.notLeaderDetails()));
     }
     this.appended.notify();
   }
