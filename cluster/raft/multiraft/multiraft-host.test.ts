@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ManualTicker } from '../driver/ticker.ts';
 import { encodePut } from '../examples/kv-state-machine.ts';
 import { MemoryCluster } from './memory-cluster.ts';
 
@@ -103,6 +104,41 @@ describe('MultiRaftHost over the in-process hub', () => {
     const next = cluster.leaderOf(1);
     await cluster.group(next, 1).propose(encodePut('x', '2'));
     expect(cluster.sm(next, 1).get('x')).toBe('2');
+  });
+
+  it('followers woken by a stalled (not dead) leader node go back to sleep when it speaks again: no election', async () => {
+    cluster = await MemoryCluster.start({ nodes: 3, tick: 'manual', tuning });
+    const groups = 4;
+    for (let g = 1; g <= groups; g++) cluster.createGroup(g);
+    for (let g = 1; g <= groups; g++) await cluster.waitForLeader(g);
+    const hosts = [...cluster.hosts.values()];
+    const quiesced = () => hosts.reduce((n, e) => n + e.host.stats.quiescedGroups, 0);
+    await cluster.until(() => quiesced() === groups * 3);
+    const terms = () =>
+      [...cluster!.hosts.keys()].flatMap((id) => [1, 2, 3, 4].map((g) => cluster!.group(id, g).status().term));
+    const before = terms();
+    // The leader of group 1 stalls: nothing of it reaches the others while they tick past peerDeadTicks (5).
+    const stalledId = cluster.leaderOf(1);
+    const stalled = cluster.hosts.get(stalledId)!;
+    const others = hosts.filter((e) => e !== stalled);
+    const ledByStalled = [1, 2, 3, 4].filter((g) => cluster!.leaderOf(g) === stalledId);
+    for (const id of cluster.ids) if (id !== stalledId) cluster.hub.cut(stalledId, id);
+    for (let t = 0; t < 7; t++) {
+      for (const e of others) (e.ticker as ManualTicker).tick();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // Its followers elsewhere woke (so did every other group: the others' leaders, then their followers).
+    for (const g of ledByStalled) for (const e of others) expect(e.host.isQuiesced(g)).toBe(false);
+    // It speaks again (one liveness frame): they sleep again, and stay asleep, with no election.
+    cluster.hub.heal();
+    (stalled.ticker as ManualTicker).tick();
+    await cluster.until(() => quiesced() === groups * 3, { timeoutMs: 5_000 });
+    for (let t = 0; t < 60; t++) {
+      cluster.tickAll();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(quiesced()).toBe(groups * 3);
+    expect(terms()).toEqual(before);
   });
 
   it('transfers leadership and changes membership', async () => {

@@ -54,6 +54,11 @@ interface Hosted {
   id: GroupId;
   group: RaftGroup;
   quiesced: boolean;
+  /**
+   * The peer whose silence woke this quiesced follower (0: awake for another reason). Cleared by any
+   * traffic for the group; if the peer speaks again first, the group goes back to sleep (see revive).
+   */
+  wokenBySilenceOf: NodeId;
 }
 
 export interface MultiRaftStats {
@@ -93,6 +98,8 @@ export class MultiRaftHost {
   private readonly busyBeatTicksMax: number;
   private readonly groupsMax: number;
   private readonly groups = new Map<GroupId, Hosted>();
+  /** The groups that are not quiesced: the only ones a tick visits (an idle host's tick costs ~nothing). */
+  private readonly awake = new Set<Hosted>();
   private readonly peers = new Set<NodeId>();
   private readonly lastHeardTick = new Map<NodeId, number>();
   private readonly deadPeers = new Set<NodeId>();
@@ -143,6 +150,7 @@ export class MultiRaftHost {
       h.group.storage.close();
     }
     this.groups.clear();
+    this.awake.clear();
     await this.transport.stop();
   }
 
@@ -160,7 +168,7 @@ export class MultiRaftHost {
     if (this.groups.has(id)) throw new GroupExistsError(id);
     if (this.groups.size >= this.groupsMax) throw new TooManyGroupsError(this.groupsMax);
     const core = createRaftCore(this.nodeId, o.storage, { ...this.tuning, ...o.tuning }, this.seed++);
-    const hosted: Hosted = { id, group: undefined as unknown as RaftGroup, quiesced: false };
+    const hosted: Hosted = { id, group: undefined as unknown as RaftGroup, quiesced: false, wokenBySilenceOf: 0 };
     const userOnRequest = o.group?.onRequest;
     hosted.group = new RaftGroup({
       ...o.group,
@@ -175,6 +183,7 @@ export class MultiRaftHost {
       },
     });
     this.groups.set(id, hosted);
+    this.awake.add(hosted);
     return hosted.group;
   }
 
@@ -183,6 +192,7 @@ export class MultiRaftHost {
     const h = this.groups.get(id);
     if (!h) throw new GroupNotFoundError(id);
     this.groups.delete(id);
+    this.awake.delete(h);
     if (h.quiesced) this.stats.quiescedGroups--;
     h.group.stop();
     h.group.storage.close();
@@ -208,13 +218,21 @@ export class MultiRaftHost {
 
   // ---- time ----
 
-  /** One host tick: every awake group ticks once, every peer gets one frame. */
+  /**
+   * One host tick: every awake group ticks once, every peer gets one frame. Quiesced groups are not
+   * visited at all; an awake leader checks whether it may quiesce once per heartbeat interval (the
+   * check reads the core's status, which copies its progress: too dear for every group every tick).
+   */
   tick(): void {
     if (!this.running) return;
     const now = ++this.stats.ticks;
     this.checkPeers(now);
-    for (const h of this.groups.values()) {
-      if (this.quiesceEnabled && !h.quiesced && h.group.role === 'leader') this.maybeQuiesce(h);
+    // Deleting the current element (quiesce) while iterating a Set is safe; a group woken during the
+    // loop is visited in this same tick.
+    for (const h of this.awake) {
+      if (this.quiesceEnabled && h.group.role === 'leader' && (now + h.id) % this.heartbeatTicks === 0) {
+        this.maybeQuiesce(h);
+      }
       if (h.quiesced) continue;
       h.group.tick();
       this.stats.groupTicks++;
@@ -235,10 +253,16 @@ export class MultiRaftHost {
         // Followers of the dead node elect; leaders here resume ticking so check-quorum
         // can depose them if this node, not the peer, is the one cut off.
         for (const h of this.groups.values()) {
-          if (h.quiesced && (h.group.leaderId === p || h.group.role === 'leader')) this.wake(h);
+          if (!h.quiesced) continue;
+          if (h.group.role === 'leader') {
+            this.wake(h);
+          } else if (h.group.leaderId === p) {
+            this.wake(h);
+            h.wokenBySilenceOf = p;
+          }
         }
       } else if (!dead) {
-        this.deadPeers.delete(p);
+        this.revive(p);
       }
     }
   }
@@ -271,19 +295,47 @@ export class MultiRaftHost {
     if (st.commit !== st.lastIndex || g.appliedIndex !== st.commit || !st.progress) return;
     for (const [id, pr] of st.progress) {
       if (id === this.nodeId) continue;
-      // A follower that lacks entries, or a peer we cannot hear, keeps the group awake.
+      // A follower that lacks entries, or a peer we cannot hear, keeps the group awake. So does one not
+      // heard from since the last check-quorum round or still probing: a quiesced leader keeps its
+      // progress as it is, and the ISR (recently active, replicating voters) would stay short all along.
       if (pr.match !== st.lastIndex || this.deadPeers.has(id)) return;
+      if (!pr.recentActive || pr.state !== 'replicate') return;
     }
-    h.quiesced = true;
-    this.stats.quiescedGroups++;
+    this.quiesce(h);
     for (const id of st.progress.keys()) {
       if (id !== this.nodeId) this.outbox.addQuiesceBeat(id, h.id, st.term, st.commit, BeatFlag.Quiesce);
     }
   }
 
+  private quiesce(h: Hosted): void {
+    if (h.quiesced) return;
+    h.quiesced = true;
+    this.awake.delete(h);
+    this.stats.quiescedGroups++;
+  }
+
+  /**
+   * A peer presumed dead speaks again. Its silence was a stall (GC, a loaded machine: 5 ticks are
+   * 100 ms here), not a death, if the followers it woke still follow it with nothing heard since: they
+   * go back to sleep. Left awake, they would tick their election timers against a leader that is
+   * quiesced and silent, and campaign: with 3,000 partitions per node, every such stall moved
+   * hundreds of leaders and kept the ISR short. A leader that did change (it woke, stepped down or
+   * sent anything) reaches these groups as traffic, which clears the mark and wakes them as usual.
+   */
+  private revive(p: NodeId): void {
+    if (!this.deadPeers.delete(p)) return;
+    for (const h of this.awake) {
+      if (h.wokenBySilenceOf !== p) continue;
+      h.wokenBySilenceOf = 0;
+      if (h.group.role === 'follower' && h.group.leaderId === p && !h.group.isProcessing) this.quiesce(h);
+    }
+  }
+
   private wake(h: Hosted): void {
+    h.wokenBySilenceOf = 0;
     if (!h.quiesced) return;
     h.quiesced = false;
+    this.awake.add(h);
     this.stats.quiescedGroups--;
   }
 
@@ -327,8 +379,8 @@ export class MultiRaftHost {
     if (!this.running) return;
     this.stats.framesReceived++;
     this.lastHeardTick.set(from, this.stats.ticks);
-    // Back from the dead: its groups resume on their own traffic.
-    this.deadPeers.delete(from);
+    // Back from the dead (or from a stall): see revive().
+    this.revive(from);
     for (const gm of batch.messages) {
       const h = this.groups.get(gm.group);
       if (!h) {
@@ -349,6 +401,7 @@ export class MultiRaftHost {
         this.stats.unknownGroupMessages++;
         continue;
       }
+      h.wokenBySilenceOf = 0;
       h.group.step({
         ...heartbeatTemplate,
         type: MessageType.Heartbeat,
@@ -364,8 +417,7 @@ export class MultiRaftHost {
         // Only a follower of exactly this leader and term may go quiet.
         const st = h.group.status();
         if (st.role === 'follower' && st.leaderId === from && st.term === hb.term && st.commit === hb.commit) {
-          h.quiesced = true;
-          this.stats.quiescedGroups++;
+          this.quiesce(h);
         }
       }
     }
