@@ -40,6 +40,10 @@ export class HttpServer {
     // Bounds on a request this port never needs to be large or slow.
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 10_000;
+    // Idle keep-alive connections stay open longer than any client keeps them (undici: 4 s, Prometheus:
+    // its scrape interval), so the client always closes first: with Node's 5 s default a client reusing a
+    // socket the node was closing at that moment got "other side closed" (seen under load in CI).
+    this.server.keepAliveTimeout = 65_000;
     this.server.maxHeadersCount = 64;
   }
 
