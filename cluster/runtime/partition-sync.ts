@@ -169,7 +169,8 @@ export class PartitionSync {
     for (const t of image.topics.values()) {
       for (const p of t.partitions) if (p.replicas.includes(this.o.config.nodeId)) keep.add(String(p.groupId));
     }
-    for (const inst of this.installed.values()) for (const g of inst.groupIds) if (this.isOpen(g)) keep.add(String(g));
+    // Every replica open here (one pass: a lookup per group id would walk them all each time).
+    for (const p of this.replicas()) keep.add(String(p.group.groupId));
     let entries: string[] = [];
     try {
       entries = await readdir(this.partitionsDir());
@@ -181,10 +182,6 @@ export class PartitionSync {
       await rm(this.groupDir(Number(e)), { recursive: true, force: true });
       this.o.logger.info('removed a partition directory no longer assigned here', { group: Number(e) });
     }
-  }
-
-  private isOpen(groupId: number): boolean {
-    return this.replicas().some((p) => p.group.groupId === groupId);
   }
 
   /**
