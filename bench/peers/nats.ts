@@ -27,6 +27,7 @@ import {
   type NatsConnection,
   StorageType,
 } from 'nats';
+import { freePorts } from '../../node/util/free-ports.ts';
 import type {
   ProducerSpec,
   TargetConsumer,
@@ -43,7 +44,6 @@ import {
 } from './errors.ts';
 import { killLeftovers, type PeerTarget, peerEnv } from './leftovers.ts';
 import { renderNatsConfig } from './nats-config.ts';
-import { freePorts } from './ports.ts';
 import { type LoggedProcess, logTail, runCommand, spawnLogged, stopPid, waitUntil } from './process.ts';
 
 const NATS_SERVER_PATHS = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ChannelModel, connect } from 'amqplib';
+import { freePorts } from '../../node/util/free-ports.ts';
 import type {
   ProducerSpec,
   TargetConsumer,
@@ -24,7 +25,6 @@ import type {
 } from '../cluster/target.ts';
 import { PeerBinaryMissingError, PeerCommandError, PeerNotStartedError, PeerStartError } from './errors.ts';
 import { killLeftovers, type PeerTarget, peerEnv } from './leftovers.ts';
-import { freePorts } from './ports.ts';
 import { type LoggedProcess, logTail, pidAlive, runCommand, spawnLogged, stopPid, waitUntil } from './process.ts';
 import { openRabbitConsumer } from './rabbitmq-consumer.ts';
 import {

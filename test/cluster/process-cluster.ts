@@ -4,13 +4,13 @@
  * client ports 0 (each node registers the port it bound). Every process is
  * stopped by its pid; the temp dir is removed by stop().
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '../../client/connection.ts';
 import { NodeProcess } from '../../client/test-support/node-process.ts';
 import { ApiKey, type MetadataResponse } from '../../node/protocol/api.ts';
+import { freePorts } from '../../node/util/free-ports.ts';
 
 export interface ProcessClusterOptions {
   nodes: number;
@@ -133,47 +133,5 @@ export class ProcessCluster {
     await Promise.allSettled([...this.nodes.values()].map((n) => n.stop(10_000)));
     this.nodes.clear();
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Lowest port the kernel hands out for outgoing connections (Linux), else the IANA default. */
-function ephemeralPortLow(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 1024 ? low : 49_152;
-  } catch {
-    return 49_152;
-  }
-}
-
-const PORT_LOWEST = 12_000;
-const PORT_ATTEMPTS_MAX = 200;
-
-/**
- * Distinct free ports BELOW the ephemeral range, held open at once, then closed: a port picked
- * from the ephemeral range can be taken by any outgoing connection (other tests, the nodes
- * dialling each other) before its node binds it.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  const high = ephemeralPortLow() - 1;
-  try {
-    const ports: number[] = [];
-    for (let attempt = 0; ports.length < count && attempt < PORT_ATTEMPTS_MAX; attempt++) {
-      const port = PORT_LOWEST + Math.floor(Math.random() * (high - PORT_LOWEST));
-      if (ports.includes(port)) continue;
-      const s = createServer();
-      const ok = await new Promise<boolean>((resolve) => {
-        s.once('error', () => resolve(false));
-        s.listen(port, '127.0.0.1', () => resolve(true));
-      });
-      if (!ok) continue;
-      servers.push(s);
-      ports.push(port);
-    }
-    if (ports.length < count) throw new Error(`found ${ports.length} of ${count} free ports below ${high}`);
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Free TCP ports on 127.0.0.1 for the peer servers, all held open at once (so
- * they are distinct) and then released for the servers to bind. They are picked
+ * Free TCP ports on 127.0.0.1 for servers a test or benchmark starts (peer brokers, node processes),
+ * all held open at once (so they are distinct) and then released for the servers to bind. They are picked
  * BELOW the ephemeral range: a port from the ephemeral range can be taken by any
  * outgoing connection before its server binds it.
  */
