@@ -66,6 +66,20 @@ function cleanup(outcome: ChaosOutcome, passed: boolean): void {
   if (passed) rmSync(outcome.resultsDir, { recursive: true, force: true });
 }
 
+type Checks = (r: { outcome: ChaosOutcome; history: HistoryEvent[]; why: string }) => void;
+
+/** Runs, then checks; every failure message carries the run's context, and a failing run keeps its folder. */
+async function runAndCheck(o: ChaosOptions, checks: Checks): Promise<void> {
+  const { outcome, lines, history } = await run(o);
+  let passed = false;
+  try {
+    checks({ outcome, history, why: context(outcome, lines) });
+    passed = true;
+  } finally {
+    cleanup(outcome, passed);
+  }
+}
+
 describe('chaos (3 nodes, power-loss simulation on)', () => {
   it('kill, kill-leader, pause and network cuts under load: valid history, real faults, real progress', async () => {
     const o = options('mixed', {
@@ -73,10 +87,7 @@ describe('chaos (3 nodes, power-loss simulation on)', () => {
       durationS: 60,
       nemesis: 'kill,kill-leader,pause,partition',
     });
-    const { outcome, lines, history } = await run(o);
-    let passed = false;
-    try {
-      const why = context(outcome, lines);
+    await runAndCheck(o, ({ outcome, history, why }) => {
       expect(outcome.error, why).toBeNull();
       expect(outcome.report?.valid, why).toBe(true);
       expect(outcome.exitCode, why).toBe(0);
@@ -97,10 +108,7 @@ describe('chaos (3 nodes, power-loss simulation on)', () => {
         why,
       ).toEqual([0, 1, 2, 3]);
       expect(outcome.lostAcknowledged, why).toBe(0);
-      passed = true;
-    } finally {
-      cleanup(outcome, passed);
-    }
+    });
   }, 240_000);
 
   it('acks before fsync (--flush never) + kill -9 of every node at once: the checker finds lost acknowledged writes', async () => {
@@ -111,19 +119,13 @@ describe('chaos (3 nodes, power-loss simulation on)', () => {
       unsafeAckBeforeFsync: true,
       timing: { quietMs: [4_000, 5_000], faultMs: [1_000, 2_000] },
     });
-    const { outcome, lines, history } = await run(o);
-    let passed = false;
-    try {
-      const why = context(outcome, lines);
+    await runAndCheck(o, ({ outcome, history, why }) => {
       expect(outcome.error, why).toBeNull();
       expect(faultFamilies(history), why).toEqual(new Set(['kill-all']));
       expect(outcome.lostAcknowledged, why).toBeGreaterThan(0);
       expect(outcome.report?.valid, why).toBe(false);
       expect(outcome.exitCode, why).toBe(1);
-      passed = true;
-    } finally {
-      cleanup(outcome, passed);
-    }
+    });
   }, 150_000);
 
   it('the same kill-all with the default flush (ack after quorum fsync): nothing acknowledged is lost', async () => {
@@ -133,10 +135,7 @@ describe('chaos (3 nodes, power-loss simulation on)', () => {
       nemesis: 'kill-all',
       timing: { quietMs: [4_000, 5_000], faultMs: [1_000, 2_000] },
     });
-    const { outcome, lines, history } = await run(o);
-    let passed = false;
-    try {
-      const why = context(outcome, lines);
+    await runAndCheck(o, ({ outcome, history, why }) => {
       expect(outcome.error, why).toBeNull();
       expect(faultFamilies(history), why).toEqual(new Set(['kill-all']));
       const killAt = history.find((e) => e.f === 'fault' && e.type === 'ok')!.timeMs;
@@ -145,9 +144,6 @@ describe('chaos (3 nodes, power-loss simulation on)', () => {
       expect(outcome.lostAcknowledged, why).toBe(0);
       expect(outcome.report?.valid, why).toBe(true);
       expect(outcome.exitCode, why).toBe(0);
-      passed = true;
-    } finally {
-      cleanup(outcome, passed);
-    }
+    });
   }, 150_000);
 });
